@@ -1,0 +1,269 @@
+//! The card: power, ATR, selection, access control and command dispatch — sans-IO.
+//!
+//! [`Card`] is a pure state machine: bytes in ([`Card::transmit`]), bytes and
+//! [`CardEvent`]s out. It owns no socket, thread or clock; randomness comes from a seeded
+//! ChaCha20 generator and "today" lives in the profile, so the same profile and seed give
+//! byte-identical transcripts.
+//!
+//! State is split as on a real card (reference §2.5):
+//! * persistent — the DFs with their files, secrets and retry counters ([`Df`]); survives
+//!   power-off;
+//! * volatile — the [`Session`]: current DF and EF, which key references are verified;
+//!   replaced wholesale at power-on, and dropped at power-off.
+//!
+//! Commands are handled in three layers: the wire APDU ([`crate::apdu::Command`]), the
+//! class and instruction checks here, and the per-instruction handlers in [`commands`],
+//! which return a [`CardError`] that [`error`] alone maps to a status word.
+
+mod atr;
+mod commands;
+mod error;
+mod event;
+mod fs;
+
+pub use atr::AtrPreset;
+pub use error::CardError;
+pub use event::CardEvent;
+pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::apdu::{Command, Response, StatusWord};
+use crate::apps::AppId;
+
+/// Optional behaviours seen on some cards only (reference §2.4, §2.5, §6). All off by
+/// default: the default card is the one most sources describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quirks {
+    /// Answer the first command after power-up with `6F 00` (one card measured by
+    /// MYNA-CARD, reference §2.5 and §6 item 20).
+    pub first_command_6f00: bool,
+    /// Answer the retry query with `90 00` when the key is already verified in this session
+    /// (some cards; reference §2.4). Off: the query always answers `63 Cx`, which is what
+    /// MYNA-RS's PIN status sweep requires.
+    pub verify_query_success_when_verified: bool,
+    /// Keep verified keys when a *different* DF is selected. Off: selecting another
+    /// application or the issuer security domain clears the security status, re-selecting
+    /// the same application keeps it (JICSAP 5.1.3 rule 2 as documented by MYNA-CARD;
+    /// reference §2.5 calls it not established).
+    pub keep_security_on_df_switch: bool,
+}
+
+/// Fixed facts about a card that do not change while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardConfig {
+    /// The ATR preset.
+    pub atr: AtrPreset,
+    /// Optional behaviours.
+    pub quirks: Quirks,
+    /// Seed of the card's random number generator (GET CHALLENGE, PSS salts).
+    pub seed: u64,
+}
+
+/// The volatile state of one power cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Index of the current DF in the card's DF list (0 is the issuer security domain).
+    current_df: usize,
+    /// The current EF of the current DF.
+    current_ef: Option<Fid>,
+    /// Verified key references: (DF index, key FID).
+    verified: Vec<(usize, Fid)>,
+    /// Whether the `6F 00` quirk still waits for its command.
+    first_command_pending: bool,
+}
+
+impl Session {
+    fn new(quirks: &Quirks) -> Self {
+        Self {
+            current_df: 0,
+            current_ef: None,
+            verified: Vec::new(),
+            first_command_pending: quirks.first_command_6f00,
+        }
+    }
+
+    fn is_verified(&self, df: usize, key: Fid) -> bool {
+        self.verified.contains(&(df, key))
+    }
+
+    fn set_verified(&mut self, df: usize, key: Fid, verified: bool) {
+        self.verified.retain(|&v| v != (df, key));
+        if verified {
+            self.verified.push((df, key));
+        }
+    }
+
+    /// Whether `access` is satisfied for a file of DF `df`.
+    fn allows(&self, df: usize, access: &Access) -> bool {
+        match access {
+            Access::Free => true,
+            Access::Never => false,
+            Access::AnyOf(keys) => keys.iter().any(|&k| self.is_verified(df, k)),
+        }
+    }
+}
+
+/// A simulated My Number Card.
+#[derive(Debug, Clone)]
+pub struct Card {
+    /// Persistent state: the issuer security domain first, then the applications.
+    dfs: Vec<Df>,
+    config: CardConfig,
+    /// `None` while unpowered.
+    session: Option<Session>,
+    rng: ChaCha20Rng,
+    events: Vec<CardEvent>,
+}
+
+impl Card {
+    /// A card with these DFs, unpowered. `dfs[0]` must be the issuer security domain,
+    /// the power-on current DF (reference §1.1).
+    pub fn new(dfs: Vec<Df>, config: CardConfig) -> Self {
+        let rng = ChaCha20Rng::seed_from_u64(config.seed);
+        Self {
+            dfs,
+            config,
+            session: None,
+            rng,
+            events: Vec::new(),
+        }
+    }
+
+    /// Cold start: a fresh session (nothing verified, the issuer security domain current).
+    /// Returns the ATR.
+    pub fn power_on(&mut self) -> &'static [u8] {
+        self.session = Some(Session::new(&self.config.quirks));
+        self.events.push(CardEvent::PoweredOn);
+        self.config.atr.bytes()
+    }
+
+    /// Removes power: the session and everything verified in it are gone; files, secrets
+    /// and retry counters stay.
+    pub fn power_off(&mut self) {
+        if self.session.take().is_some() {
+            self.events.push(CardEvent::PoweredOff);
+        }
+    }
+
+    /// Warm reset: the ATR again; the current application and its verified keys survive —
+    /// they last until the card loses power, and re-selecting the same application keeps
+    /// them (reference §2.5; MYNA-CARD: "warm reset and reconnect do not clear"). Only the
+    /// current EF is forgotten. An unpowered card powers on.
+    pub fn reset(&mut self) -> &'static [u8] {
+        match &mut self.session {
+            Some(session) => {
+                session.current_ef = None;
+                self.events.push(CardEvent::WarmReset);
+                self.config.atr.bytes()
+            }
+            None => self.power_on(),
+        }
+    }
+
+    /// The ATR the card presents.
+    pub fn atr(&self) -> &'static [u8] {
+        self.config.atr.bytes()
+    }
+
+    /// Whether the card is powered.
+    pub fn is_powered(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Sends one command APDU and returns the response (data, then SW1 SW2). An unpowered
+    /// card is mute and answers nothing (an empty vector).
+    pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.transmit_into(apdu, &mut out);
+        out
+    }
+
+    /// [`Card::transmit`] into a caller's buffer (cleared first).
+    pub fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        if self.session.is_none() {
+            return;
+        }
+        let response = match self.process(apdu) {
+            Ok(response) => response,
+            Err(e) => Response::status(StatusWord::from(&e)),
+        };
+        response.encode_into(out);
+    }
+
+    /// Drains the events since the last call.
+    pub fn take_events(&mut self) -> Vec<CardEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The DFs (persistent state), the issuer security domain first.
+    pub fn dfs(&self) -> &[Df] {
+        &self.dfs
+    }
+
+    /// The DF of an application.
+    pub fn df(&self, app: AppId) -> Option<&Df> {
+        self.dfs.iter().find(|df| df.app == app)
+    }
+
+    /// The DF of an application, mutably (for fault injection and state set-up).
+    pub fn df_mut(&mut self, app: AppId) -> Option<&mut Df> {
+        self.dfs.iter_mut().find(|df| df.app == app)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CardConfig {
+        &self.config
+    }
+
+    /// The current session, if powered.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// The application whose DF is current, if powered.
+    pub fn current_app(&self) -> Option<AppId> {
+        let session = self.session.as_ref()?;
+        self.dfs.get(session.current_df).map(|df| df.app)
+    }
+
+    /// Whether a key reference of an application is verified in the current session.
+    pub fn is_verified(&self, app: AppId, key: Fid) -> bool {
+        let Some(session) = &self.session else {
+            return false;
+        };
+        self.dfs
+            .iter()
+            .position(|df| df.app == app)
+            .is_some_and(|i| session.is_verified(i, key))
+    }
+
+    fn process(&mut self, bytes: &[u8]) -> Result<Response, CardError> {
+        let cmd = Command::parse(bytes)?;
+        let Self {
+            dfs,
+            config,
+            session,
+            rng,
+            events,
+        } = self;
+        let Some(session) = session.as_mut() else {
+            return Err(CardError::NoPreciseDiagnosis);
+        };
+        if std::mem::take(&mut session.first_command_pending) {
+            return Err(CardError::NoPreciseDiagnosis);
+        }
+        let mut ctx = commands::Context {
+            dfs,
+            session,
+            quirks: &config.quirks,
+            rng,
+            events,
+        };
+        commands::dispatch(&mut ctx, &cmd)
+    }
+}

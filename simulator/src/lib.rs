@@ -1,0 +1,38 @@
+//! # mynasim-simulator
+//!
+//! A software My Number Card — Japan's Individual Number Card (マイナンバーカード) — as a
+//! pure, deterministic ISO/IEC 7816-4 / JIS X 6319-4 state machine.
+//!
+//! ```
+//! use mynasim_simulator::profile;
+//!
+//! let yaml = "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 1985-04-12 }\ncard: { issued: 2024-06-01 }\n";
+//! let issued = profile::Profile::from_yaml(yaml, "<inline>")?
+//!     .personalise("<inline>")?
+//!     .issue()?;
+//! let mut card = issued.card;
+//! card.power_on();
+//! // SELECT the JPKI application by name.
+//! let response = card.transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]);
+//! assert_eq!(response, [0x90, 0x00]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Layout, following the reference (`shared/reference/mynumber-card.md`):
+//! * [`apdu`] — command/response codec, status words, BER-TLV;
+//! * [`card`] — power, ATR, selection, access control, command dispatch (sans-IO);
+//! * [`apps`] — one module per application, each a DF of files and keys;
+//! * [`security`] — PIN objects, retry counters, signing schemes;
+//! * [`pki`] — the test key pool and the JPKI-shaped test CA hierarchy;
+//! * [`profile`] — card profiles (YAML) and issuing a card from one.
+
+pub mod apdu;
+pub mod apps;
+pub mod card;
+pub mod hex;
+pub mod pki;
+pub mod profile;
+pub mod security;
+
+pub use apdu::{Command, Response, StatusWord};
+pub use card::{Card, CardError, CardEvent};

@@ -1,0 +1,169 @@
+//! Card profiles (YAML): who holds the card, dates, certificates, secrets, quirks and
+//! corruption — everything that makes one simulated card differ from another.
+//!
+//! Loading has two stages, so that every mistake is reported with its place:
+//! 1. [`Profile::from_yaml`] parses strictly (serde-saphyr): syntax errors, unknown keys and
+//!    wrong types name the file, line, column and key path;
+//! 2. [`Profile::personalise`] applies the domain rules (J-LIS FAQ validity, the signature
+//!    password rule, the under-15 rule, check digits) and gives a [`Personalisation`], or
+//!    an error pointing at the offending value.
+//!
+//! [`Personalisation::issue`] then builds the card: test keys, certificates, files.
+
+pub mod era;
+mod issue;
+mod model;
+pub mod my_number;
+mod personalisation;
+pub mod validity;
+
+use std::cell::RefCell;
+use std::fmt;
+use std::path::Path;
+
+pub use issue::{IssueError, IssuedCard, IssuedCertificate};
+pub use model::{
+    CardSection, Certificate, CertificateStatus, Certificates, Corruption, Holder, Municipality,
+    Pins, Profile, Secret, Sex, Token,
+};
+pub use my_number::MyNumber;
+pub use personalisation::{
+    AUTH_PIN_TRIES, CertificatePlan, Personalisation, SIGN_PIN_TRIES, SecretPlan,
+};
+
+/// The profile format version this build reads.
+pub const PROFILE_VERSION: u32 = 1;
+
+/// A mistake in a profile, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ProfileError {
+    /// The file (or `<inline>`).
+    pub origin: String,
+    /// 1-based line, 0 when unknown.
+    pub line: u64,
+    /// 1-based column, 0 when unknown.
+    pub column: u64,
+    /// The key path (`pins.sign.value`), empty when not known.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, ": {}", self.path)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl ProfileError {
+    /// An error at a value's position.
+    pub(crate) fn at<T>(
+        origin: &str,
+        spanned: &serde_saphyr::Spanned<T>,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            line: spanned.referenced.line(),
+            column: spanned.referenced.column(),
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// An error with no position.
+    pub(crate) fn nowhere(origin: &str, path: &str, message: impl Into<String>) -> Self {
+        Self {
+            origin: origin.to_owned(),
+            line: 0,
+            column: 0,
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Parsing limits: profiles are small, and a YAML bomb must fail fast.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! { max_nodes: 20_000, max_aliases: 200, max_depth: 32 },
+    }
+}
+
+/// Deserialises strict YAML into `T`, reporting origin, line, column and key path.
+pub fn from_yaml_str<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, ProfileError> {
+    let path = RefCell::new(String::new());
+    serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            *path.borrow_mut() = e.path().to_string();
+            e.into_inner()
+        })
+    })
+    .map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((0, 0), |loc| (loc.line(), loc.column()));
+        let path = path.into_inner();
+        ProfileError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            path: if path == "." { String::new() } else { path },
+            message: strip_location(&e.without_snippet().to_string()),
+        }
+    })
+}
+
+/// serde-saphyr appends " at line L, column C"; the position is reported separately.
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message.get(..i).unwrap_or(message).to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl Profile {
+    /// Parses a profile from YAML text; `origin` names it in errors (a path or `<inline>`).
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Self, ProfileError> {
+        let profile: Self = from_yaml_str(text, origin)?;
+        if profile.version.value != PROFILE_VERSION {
+            return Err(ProfileError::at(
+                origin,
+                &profile.version,
+                "version",
+                format!(
+                    "unsupported profile version {} (this mynasim reads version {PROFILE_VERSION})",
+                    profile.version.value
+                ),
+            ));
+        }
+        Ok(profile)
+    }
+
+    /// Reads and parses a profile file.
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}")))?;
+        Self::from_yaml(&text, &origin)
+    }
+}
+
+/// Loads a profile file and applies the rules: the usual way in.
+pub fn load(path: &Path) -> Result<Personalisation, ProfileError> {
+    let origin = path.display().to_string();
+    Profile::load(path)?.personalise(&origin)
+}
+
+/// The JSON Schema of the profile format.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(Profile)
+}
