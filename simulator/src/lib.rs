@@ -33,6 +33,7 @@ pub mod hex;
 pub mod pki;
 pub mod profile;
 pub mod security;
+pub mod transcript;
 
 pub use apdu::{Command, Response, StatusWord};
 pub use card::{Card, CardError, CardEvent};

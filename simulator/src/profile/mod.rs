@@ -24,7 +24,7 @@ use std::path::Path;
 pub use issue::{IssueError, IssuedCard, IssuedCertificate};
 pub use model::{
     CardSection, Certificate, CertificateStatus, Certificates, Corruption, Holder, Municipality,
-    Pins, Profile, Secret, Sex, Token,
+    Pins, Profile, Secret, Sex, Token, Ymd,
 };
 pub use my_number::MyNumber;
 pub use personalisation::{
@@ -111,7 +111,9 @@ pub fn from_yaml_str<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -
         let (line, column) = e
             .location()
             .map_or((0, 0), |loc| (loc.line(), loc.column()));
+        // `Spanned<T>` deserialises through an inner `value` field; drop that segment.
         let path = path.into_inner();
+        let path = path.strip_suffix(".value").map_or(path.clone(), str::to_owned);
         ProfileError {
             origin: origin.to_owned(),
             line,

@@ -3,6 +3,7 @@
 //! [`Personalisation`](super::Personalisation) by [`Profile::personalise`](super::Profile).
 
 use jiff::civil::Date;
+use std::fmt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
@@ -23,8 +24,8 @@ pub struct Profile {
     pub seed: u64,
     /// "Today" for the card and its certificates (YYYY-MM-DD): decides whether they have
     /// expired. The simulator never reads the clock.
-    #[schemars(with = "String")]
-    pub today: Spanned<Date>,
+    #[schemars(with = "Ymd")]
+    pub today: Spanned<Ymd>,
     /// The card holder.
     pub holder: Holder,
     /// The 12-digit individual number (個人番号). Generated from `seed` with a valid check
@@ -70,8 +71,8 @@ pub struct Holder {
     #[serde(default)]
     pub address_substitute: Option<String>,
     /// Date of birth (YYYY-MM-DD).
-    #[schemars(with = "String")]
-    pub birth_date: Spanned<Date>,
+    #[schemars(with = "Ymd")]
+    pub birth_date: Spanned<Ymd>,
     /// Sex (ISO 5218 as the card writes it: male 1, female 2, not-applicable 9, unknown 0).
     #[serde(default)]
     pub sex: Sex,
@@ -126,22 +127,22 @@ impl Sex {
 #[serde(deny_unknown_fields)]
 pub struct CardSection {
     /// Issue date (発行日, when J-LIS made the card).
-    #[schemars(with = "String")]
-    pub issued: Spanned<Date>,
+    #[schemars(with = "Ymd")]
+    pub issued: Spanned<Ymd>,
     /// Application date; decides whether the age of majority is 20 (before 2022-04-01) or
     /// 18. Default: the issue date.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub applied: Option<Spanned<Date>>,
+    #[schemars(with = "Option<Ymd>")]
+    pub applied: Option<Spanned<Ymd>>,
     /// Last valid day of the card. Default: the FAQ Q12 rule (10th birthday after issue,
     /// 5th for minors).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub expires: Option<Spanned<Date>>,
+    #[schemars(with = "Option<Ymd>")]
+    pub expires: Option<Spanned<Ymd>>,
     /// End of a foreign resident's period of stay: caps the card and both certificates.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub residence_until: Option<Spanned<Date>>,
+    #[schemars(with = "Option<Ymd>")]
+    pub residence_until: Option<Spanned<Ymd>>,
     /// The issuing municipality.
     #[serde(default)]
     pub municipality: Municipality,
@@ -250,12 +251,12 @@ pub struct Certificate {
     pub status: Spanned<CertificateStatus>,
     /// notBefore date. Default: the issue date.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub not_before: Option<Spanned<Date>>,
+    #[schemars(with = "Option<Ymd>")]
+    pub not_before: Option<Spanned<Ymd>>,
     /// notAfter date. Default: the 5th birthday after issue, capped by the card's expiry.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub not_after: Option<Spanned<Date>>,
+    #[schemars(with = "Option<Ymd>")]
+    pub not_after: Option<Spanned<Ymd>>,
     /// Whether the certificate carries an OCSP URL (authorityInfoAccess). Default: yes for
     /// the authentication certificate, no for the signature certificate — as on the J-LIS
     /// test card, whose signature certificate has no authorityInfoAccess.
@@ -352,4 +353,37 @@ pub struct Corruption {
     /// The My Number's check digit is wrong (a given `my_number` may then have a bad check
     /// digit; a generated one gets the wrong digit).
     pub my_number_check_digit: bool,
+}
+
+/// A calendar date written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ymd(pub Date);
+
+impl<'de> Deserialize<'de> for Ymd {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse::<Date>().map(Ymd).map_err(|e| {
+            serde::de::Error::custom(format!("`{text}` is not a valid YYYY-MM-DD date: {e}"))
+        })
+    }
+}
+
+impl JsonSchema for Ymd {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Date".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "format": "date",
+            "description": "A calendar date, YYYY-MM-DD."
+        })
+    }
+}
+
+impl fmt::Display for Ymd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
 }

@@ -125,9 +125,9 @@ impl Personalisation {
 impl Profile {
     /// Applies the rules and fills in defaults; `origin` names the profile in errors.
     pub fn personalise(&self, origin: &str) -> Result<Personalisation, ProfileError> {
-        let today = self.today.value;
-        let birth_date = self.holder.birth_date.value;
-        let issued = self.card.issued.value;
+        let today = self.today.value.0;
+        let birth_date = self.holder.birth_date.value.0;
+        let issued = self.card.issued.value.0;
         if birth_date > issued {
             return Err(ProfileError::at(
                 origin,
@@ -145,7 +145,7 @@ impl Profile {
             ));
         }
         let applied = match &self.card.applied {
-            Some(a) if a.value > issued => {
+            Some(a) if a.value.0 > issued => {
                 return Err(ProfileError::at(
                     origin,
                     a,
@@ -153,7 +153,7 @@ impl Profile {
                     format!("the application date {} is after the issue date {issued}", a.value),
                 ));
             }
-            Some(a) => a.value,
+            Some(a) => a.value.0,
             None => issued,
         };
 
@@ -190,10 +190,10 @@ impl Profile {
             ));
         }
 
-        let residence_until = self.card.residence_until.as_ref().map(|s| s.value);
+        let residence_until = self.card.residence_until.as_ref().map(|s| s.value.0);
         let validity = validity::card_validity(birth_date, issued, applied, residence_until);
         let card_expires = match &self.card.expires {
-            Some(e) if e.value <= issued => {
+            Some(e) if e.value.0 <= issued => {
                 return Err(ProfileError::at(
                     origin,
                     e,
@@ -201,7 +201,7 @@ impl Profile {
                     format!("{} is not after the issue date {issued}", e.value),
                 ));
             }
-            Some(e) => e.value,
+            Some(e) => e.value.0,
             None => validity.expires,
         };
         let default_cert_expiry = validity::certificate_expiry(birth_date, issued, card_expires);
@@ -352,8 +352,8 @@ fn certificate_plan(
     if !present {
         return Ok(None);
     }
-    let not_before = cert.not_before.as_ref().map_or(issued, |s| s.value);
-    let not_after = cert.not_after.as_ref().map_or(default_expiry, |s| s.value);
+    let not_before = cert.not_before.as_ref().map_or(issued, |s| s.value.0);
+    let not_after = cert.not_after.as_ref().map_or(default_expiry, |s| s.value.0);
     if not_after < not_before {
         let at = cert.not_after.as_ref().or(cert.not_before.as_ref());
         let message = format!("notAfter {not_after} is before notBefore {not_before}");

@@ -1,0 +1,100 @@
+//! APDU transcripts: `>>` command, `<<` response, one exchange per pair of lines, with the
+//! secrets of VERIFY, CHANGE REFERENCE DATA and CHANGE KEY redacted by default.
+//!
+//! ```text
+//! >> 00 A4 02 0C 02 00 18
+//! << 90 00
+//! >> 00 20 00 80 04 ** ** ** **
+//! << 63 C2
+//! ```
+//!
+//! Golden transcripts beside the tests use this format; reviewers read their diffs.
+
+use std::fmt::Write as _;
+
+use crate::apdu::{Command, Response};
+use crate::hex;
+
+/// Whether a command carries a secret in its data field: VERIFY (`X0 20`), CHANGE
+/// REFERENCE DATA (`X0 24`), JICSAP CHANGE KEY (`8X 32`).
+pub fn carries_secret(apdu: &[u8]) -> bool {
+    match apdu {
+        [cla, ins, ..] => {
+            let proprietary = cla & 0x80 != 0;
+            matches!((proprietary, ins), (false, 0x20 | 0x24) | (true, 0x32))
+        }
+        _ => false,
+    }
+}
+
+/// The command as hex, with the data field masked (`**` per byte) when it carries a
+/// secret and `redact` is set. Header, Lc and Le stay visible.
+pub fn format_command(apdu: &[u8], redact: bool) -> String {
+    if !(redact && carries_secret(apdu)) {
+        return hex::spaced(apdu);
+    }
+    let Ok(cmd) = Command::parse(apdu) else {
+        return hex::spaced(apdu);
+    };
+    let data_len = cmd.data().len();
+    if data_len == 0 {
+        return hex::spaced(apdu);
+    }
+    // The data field sits right after Lc; find it by length from the end.
+    let le_len = match (cmd.case().has_le(), cmd.case().is_extended()) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => 2,
+    };
+    let data_start = apdu.len() - le_len - data_len;
+    let mut out = hex::spaced(apdu.get(..data_start).unwrap_or_default());
+    for _ in 0..data_len {
+        out.push_str(" **");
+    }
+    let tail = apdu.get(data_start + data_len..).unwrap_or_default();
+    if !tail.is_empty() {
+        out.push(' ');
+        out.push_str(&hex::spaced(tail));
+    }
+    out
+}
+
+/// Appends one exchange to a transcript.
+pub fn push_exchange(out: &mut String, command: &[u8], response: &[u8], redact: bool) {
+    let _ = writeln!(out, ">> {}", format_command(command, redact));
+    let _ = writeln!(out, "<< {}", hex::spaced(response));
+}
+
+/// A short decoded note for a response: `63 C2 (verification failed / tries left)`.
+pub fn describe_response(response: &[u8]) -> String {
+    match Response::parse(response) {
+        Some(r) => format!("{} ({})", r.sw, r.sw.meaning()),
+        None => "no response".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_secrets() {
+        assert_eq!(
+            format_command(&[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34], true),
+            "00 20 00 80 04 ** ** ** **"
+        );
+        assert_eq!(
+            format_command(&[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34], false),
+            "00 20 00 80 04 31 32 33 34"
+        );
+        assert_eq!(format_command(&[0x00, 0x20, 0x00, 0x80], true), "00 20 00 80");
+        assert_eq!(
+            format_command(&[0x80, 0x32, 0x00, 0x80, 0x02, 0x31, 0x32, 0x00], true),
+            "80 32 00 80 02 ** ** 00"
+        );
+        assert_eq!(
+            format_command(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18], true),
+            "00 A4 02 0C 02 00 18"
+        );
+    }
+}

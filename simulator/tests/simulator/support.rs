@@ -1,0 +1,182 @@
+//! Shared helpers: the default card, APDU shorthands, and the golden-script runner.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use mynasim_simulator::profile::{self, IssuedCard};
+use mynasim_simulator::{Card, hex, transcript};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `scenarios/profiles/default.yaml`, issued once per test process.
+pub fn default_issued() -> &'static IssuedCard {
+    static ISSUED: OnceLock<IssuedCard> = OnceLock::new();
+    ISSUED.get_or_init(|| {
+        profile::load(&repo().join("scenarios/profiles/default.yaml"))
+            .expect("default profile loads")
+            .issue()
+            .expect("default profile issues")
+    })
+}
+
+/// A fresh, powered default card.
+pub fn card() -> Card {
+    let mut card = default_issued().card.clone();
+    card.power_on();
+    card
+}
+
+/// A powered card from inline YAML.
+pub fn card_from(yaml: &str) -> (Card, IssuedCard) {
+    let issued = profile::Profile::from_yaml(yaml, "<inline>")
+        .and_then(|p| p.personalise("<inline>"))
+        .expect("profile is valid")
+        .issue()
+        .expect("card issues");
+    let mut card = issued.card.clone();
+    card.power_on();
+    (card, issued)
+}
+
+/// Sends hex, returns the response as spaced hex.
+pub fn tx(card: &mut Card, apdu: &str) -> String {
+    hex::spaced(&card.transmit(&hex::decode(apdu).expect("test APDU is hex")))
+}
+
+/// Sends hex, returns (data, SW as "XX XX").
+pub fn tx_data(card: &mut Card, apdu: &str) -> (Vec<u8>, String) {
+    let mut r = card.transmit(&hex::decode(apdu).expect("test APDU is hex"));
+    let sw = r.split_off(r.len().saturating_sub(2));
+    (r, hex::spaced(&sw))
+}
+
+/// SELECT of the JPKI application.
+pub const SELECT_JPKI: &str = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01";
+
+/// `00 A4 02 0C 02 <fid>`.
+pub fn select_ef(fid: u16) -> String {
+    format!("00 A4 02 0C 02 {:02X} {:02X}", fid >> 8, fid & 0xFF)
+}
+
+/// VERIFY with an ASCII secret against the current EF.
+pub fn verify(secret: &str) -> String {
+    format!("00 20 00 80 {:02X} {}", secret.len(), hex::spaced(secret.as_bytes()))
+}
+
+/// The SHA-256 DigestInfo prefix (PKCS#1 v1.5).
+pub const SHA256_DIGEST_INFO: &str = "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20";
+
+/// Reads a whole DER EF the way OpenSC does (reference §2.3 pattern 1): a 4-byte probe,
+/// size = bytes 2–3 + 4, then 256-byte chunks. Returns the bytes and the exchanges.
+pub fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+    let mut send = |card: &mut Card, apdu: Vec<u8>| {
+        let r = card.transmit(&apdu);
+        log.push((apdu, r.clone()));
+        r
+    };
+    let probe = send(card, vec![0x00, 0xB0, 0x00, 0x00, 0x04]);
+    let [0x30, 0x82, hi, lo, 0x90, 0x00] = probe.as_slice() else {
+        return Vec::new();
+    };
+    let size = usize::from(u16::from_be_bytes([*hi, *lo])) + 4;
+    let mut out = Vec::new();
+    while out.len() < size {
+        let chunk = (size - out.len()).min(256);
+        let [p1, p2] = (out.len() as u16).to_be_bytes();
+        let mut r = send(card, vec![0x00, 0xB0, p1, p2, (chunk % 256) as u8]);
+        let sw = r.split_off(r.len().saturating_sub(2));
+        if sw != [0x90, 0x00] || r.is_empty() {
+            break;
+        }
+        out.extend(r);
+    }
+    out
+}
+
+/// Reads a whole DER EF the way MYNA-RS does (pattern 2): 7 bytes, then the rest from
+/// offset 7 in chunks of at most 256.
+pub fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+    let mut send = |card: &mut Card, apdu: Vec<u8>| {
+        let r = card.transmit(&apdu);
+        log.push((apdu, r.clone()));
+        r
+    };
+    let mut head = send(card, vec![0x00, 0xB0, 0x00, 0x00, 0x07]);
+    let sw = head.split_off(head.len().saturating_sub(2));
+    if sw != [0x90, 0x00] || head.len() < 4 {
+        return head;
+    }
+    let total = match head.get(1) {
+        Some(0x82) => usize::from(u16::from_be_bytes([head[2], head[3]])) + 4,
+        Some(0x81) => usize::from(head[2]) + 3,
+        Some(&n) if n < 0x80 => usize::from(n) + 2,
+        _ => return head,
+    };
+    let mut out = head;
+    while out.len() < total {
+        let chunk = (total - out.len()).min(256);
+        let [p1, p2] = (out.len() as u16).to_be_bytes();
+        let mut r = send(card, vec![0x00, 0xB0, p1, p2, (chunk % 256) as u8]);
+        let sw = r.split_off(r.len().saturating_sub(2));
+        if sw != [0x90, 0x00] || r.is_empty() {
+            break;
+        }
+        out.extend(r);
+    }
+    out.truncate(total);
+    out
+}
+
+/// Runs a golden script against a card and returns its transcript (PINs redacted).
+///
+/// A script is one command per line: hex APDU bytes, or a directive — `power-on`,
+/// `power-off`, `reset`, `read-opensc`, `read-myna` (whole-EF reads in a client's pattern).
+/// `#` starts a comment; comments are copied into the transcript.
+pub fn run_script(card: &mut Card, script: &str) -> String {
+    let mut out = String::new();
+    for line in script.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        match line {
+            "power-on" => {
+                let atr = card.power_on();
+                out.push_str(&format!("-- power on, ATR {}\n", hex::spaced(atr)));
+            }
+            "power-off" => {
+                card.power_off();
+                out.push_str("-- power off\n");
+            }
+            "reset" => {
+                let atr = card.reset();
+                out.push_str(&format!("-- warm reset, ATR {}\n", hex::spaced(atr)));
+            }
+            "read-opensc" | "read-myna" => {
+                let mut log = Vec::new();
+                if line == "read-opensc" {
+                    read_opensc(card, &mut log);
+                } else {
+                    read_myna(card, &mut log);
+                }
+                for (c, r) in log {
+                    transcript::push_exchange(&mut out, &c, &r, true);
+                }
+            }
+            apdu => {
+                let bytes = hex::decode(apdu).unwrap_or_else(|e| panic!("bad script line `{apdu}`: {e}"));
+                let r = card.transmit(&bytes);
+                transcript::push_exchange(&mut out, &bytes, &r, true);
+            }
+        }
+    }
+    out
+}
