@@ -63,6 +63,11 @@ impl IssuedCertificate {
     pub fn fingerprint(&self) -> String {
         x509::fingerprint(&self.der)
     }
+
+    /// PEM text.
+    pub fn pem(&self) -> String {
+        x509::pem(&self.der)
+    }
 }
 
 /// A freshly issued card and the facts about it.

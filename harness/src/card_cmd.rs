@@ -1,0 +1,462 @@
+//! `mynasim card show` and `mynasim card apdu`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, Write as _};
+use std::path::Path;
+
+use anyhow::Context as _;
+use jiff::civil::Date;
+use mynasim_simulator::apps::jpki::ef;
+use mynasim_simulator::hex;
+use mynasim_simulator::pki::x509;
+use mynasim_simulator::profile::{IssuedCard, IssuedCertificate, era};
+use mynasim_simulator::transcript;
+use serde::Serialize;
+
+use crate::cli::{ApduArgs, ShowArgs};
+use crate::exit::Failure;
+use crate::profiles::ProfileSource;
+
+/// Loads, checks and issues the card a `--profile` names.
+pub fn issue(profile: &str) -> Result<(ProfileSource, IssuedCard), Failure> {
+    let source = ProfileSource::resolve(profile);
+    let personalisation = source.load().map_err(Failure::invalid)?;
+    let issued = personalisation
+        .issue()
+        .with_context(|| format!("cannot issue the card of {}", source.origin()))?;
+    Ok((source, issued))
+}
+
+/// JSON (and text) view of a card.
+#[derive(Debug, Serialize)]
+pub struct CardReport {
+    /// Where the profile came from.
+    pub profile: String,
+    /// "Today" of the profile.
+    pub today: Date,
+    /// The holder.
+    pub holder: HolderReport,
+    /// The individual number.
+    pub my_number: MyNumberReport,
+    /// The card.
+    pub card: CardInfoReport,
+    /// The JPKI certificates.
+    pub certificates: CertificatesReport,
+    /// The test CA certificates (EF 000B and 0002).
+    pub ca_certificates: CaReport,
+    /// Retry counters.
+    pub pins: PinsReport,
+}
+
+/// The holder.
+#[derive(Debug, Serialize)]
+pub struct HolderReport {
+    /// 氏名.
+    pub name: String,
+    /// 住所.
+    pub address: String,
+    /// Date of birth.
+    pub birth_date: Date,
+    /// In the Japanese era (`昭和60年4月12日`).
+    pub birth_date_era: String,
+    /// Sex digit (1, 2, 9, 0).
+    pub sex: String,
+    /// Age on "today".
+    pub age_today: i16,
+}
+
+/// The individual number.
+#[derive(Debug, Serialize)]
+pub struct MyNumberReport {
+    /// 12 digits.
+    pub value: String,
+    /// Whether the check digit is right.
+    pub check_digit_valid: bool,
+}
+
+/// The card itself.
+#[derive(Debug, Serialize)]
+pub struct CardInfoReport {
+    /// Issue date.
+    pub issued: Date,
+    /// Application date.
+    pub applied: Date,
+    /// Last valid day.
+    pub expires: Date,
+    /// Whether it has expired on "today".
+    pub expired: bool,
+    /// Age at issue.
+    pub age_at_issue: i16,
+    /// Age of majority that applied.
+    pub majority_age: i16,
+    /// Birthdays the card lasts by the FAQ rule (10 or 5).
+    pub birthdays: i16,
+    /// ATR preset name.
+    pub atr_preset: String,
+    /// ATR bytes.
+    pub atr: String,
+    /// EF 0006 label.
+    pub token: String,
+    /// Municipality code.
+    pub municipality_code: String,
+}
+
+/// One certificate.
+#[derive(Debug, Serialize)]
+pub struct CertificateReport {
+    /// The EF holding it.
+    pub ef: String,
+    /// Subject (RFC 4514).
+    pub subject: String,
+    /// Issuer (RFC 4514).
+    pub issuer: String,
+    /// Serial (hex).
+    pub serial: String,
+    /// First valid day.
+    pub not_before: Date,
+    /// Last valid day.
+    pub not_after: Date,
+    /// Status as recorded in the profile.
+    pub status: String,
+    /// Status a relying party sees on "today" (expired once past notAfter).
+    pub effective_status: String,
+    /// SHA-256 fingerprint of the DER.
+    pub sha256: String,
+    /// DER size.
+    pub size: usize,
+    /// PEM.
+    pub pem: String,
+}
+
+/// Both certificates.
+#[derive(Debug, Serialize)]
+pub struct CertificatesReport {
+    /// User authentication (EF 000A).
+    pub auth: Option<CertificateReport>,
+    /// Digital signature (EF 0001).
+    pub sign: Option<CertificateReport>,
+}
+
+/// A CA certificate.
+#[derive(Debug, Serialize)]
+pub struct CaCertificateReport {
+    /// The EF holding it.
+    pub ef: String,
+    /// Subject.
+    pub subject: String,
+    /// SHA-256 fingerprint.
+    pub sha256: String,
+    /// PEM.
+    pub pem: String,
+}
+
+/// The two CA certificates.
+#[derive(Debug, Serialize)]
+pub struct CaReport {
+    /// Authentication CA (EF 000B).
+    pub auth: CaCertificateReport,
+    /// Signature CA (EF 0002).
+    pub sign: CaCertificateReport,
+}
+
+/// One secret.
+#[derive(Debug, Serialize)]
+pub struct PinReport {
+    /// The key EF.
+    pub ef: String,
+    /// The value, or `****` unless revealed.
+    pub value: String,
+    /// Tries left.
+    pub tries_left: u8,
+    /// Maximum tries.
+    pub max_tries: u8,
+}
+
+/// The secrets.
+#[derive(Debug, Serialize)]
+pub struct PinsReport {
+    /// 利用者証明用暗証番号 (EF 0018).
+    pub auth: Option<PinReport>,
+    /// 署名用パスワード (EF 001B).
+    pub sign: Option<PinReport>,
+}
+
+fn certificate_report(c: &IssuedCertificate, ef: u16, today: Date) -> CertificateReport {
+    CertificateReport {
+        ef: format!("{ef:04X}"),
+        subject: c.subject(),
+        issuer: c.issuer(),
+        serial: c.serial(),
+        not_before: c.plan.not_before,
+        not_after: c.plan.not_after,
+        status: status_name(c.plan.status),
+        effective_status: status_name(c.plan.effective_status(today)),
+        sha256: c.fingerprint(),
+        size: c.der.len(),
+        pem: c.pem(),
+    }
+}
+
+fn status_name(status: mynasim_simulator::profile::CertificateStatus) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn ca_report(der: &[u8], ef: u16) -> CaCertificateReport {
+    let subject = mynasim_simulator::pki::jpki::parse(der)
+        .map(|c| c.tbs_certificate().subject().to_string())
+        .unwrap_or_default();
+    CaCertificateReport {
+        ef: format!("{ef:04X}"),
+        subject,
+        sha256: x509::fingerprint(der),
+        pem: x509::pem(der),
+    }
+}
+
+/// Builds the report of an issued card.
+pub fn report(source: &ProfileSource, issued: &IssuedCard, reveal: bool) -> CardReport {
+    let p = &issued.personalisation;
+    let secret = |value: &str| {
+        if reveal {
+            value.to_owned()
+        } else {
+            "*".repeat(value.len())
+        }
+    };
+    CardReport {
+        profile: source.origin(),
+        today: p.today,
+        holder: HolderReport {
+            name: p.name.clone(),
+            address: p.address.clone(),
+            birth_date: p.birth_date,
+            birth_date_era: format!(
+                "{}{}年{}月{}日",
+                era::Era::of(p.birth_date).kanji(),
+                era::era_year(p.birth_date),
+                p.birth_date.month(),
+                p.birth_date.day()
+            ),
+            sex: p.sex.digit().to_string(),
+            age_today: p.age_today(),
+        },
+        my_number: MyNumberReport {
+            value: p.my_number.to_string(),
+            check_digit_valid: p.my_number.has_valid_check_digit(),
+        },
+        card: CardInfoReport {
+            issued: p.issued,
+            applied: p.applied,
+            expires: p.card_expires,
+            expired: p.card_expired(),
+            age_at_issue: p.validity.age_at_issue,
+            majority_age: p.validity.majority_age,
+            birthdays: p.validity.birthdays,
+            atr_preset: p.atr.name().to_owned(),
+            atr: hex::spaced(p.atr.bytes()),
+            token: p.token.label().to_owned(),
+            municipality_code: p.municipality_code.clone(),
+        },
+        certificates: CertificatesReport {
+            auth: issued
+                .auth_certificate
+                .as_ref()
+                .map(|c| certificate_report(c, ef::AUTH_CERT, p.today)),
+            sign: issued
+                .sign_certificate
+                .as_ref()
+                .map(|c| certificate_report(c, ef::SIGN_CERT, p.today)),
+        },
+        ca_certificates: CaReport {
+            auth: ca_report(&issued.auth_ca, ef::AUTH_CA_CERT),
+            sign: ca_report(&issued.sign_ca, ef::SIGN_CA_CERT),
+        },
+        pins: PinsReport {
+            auth: issued.auth_certificate.as_ref().map(|_| PinReport {
+                ef: format!("{:04X}", ef::AUTH_PIN),
+                value: secret(&p.auth_pin.value),
+                tries_left: p.auth_pin.counter.left(),
+                max_tries: p.auth_pin.counter.max(),
+            }),
+            sign: issued.sign_certificate.as_ref().map(|_| PinReport {
+                ef: format!("{:04X}", ef::SIGN_PIN),
+                value: secret(&p.sign_pin.value),
+                tries_left: p.sign_pin.counter.left(),
+                max_tries: p.sign_pin.counter.max(),
+            }),
+        },
+    }
+}
+
+/// Renders the report as text.
+pub fn render_text(r: &CardReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Profile      {}", r.profile);
+    let _ = writeln!(s, "Today        {}", r.today);
+    let _ = writeln!(
+        s,
+        "Holder       {} (sex {}), born {} ({}), age {} today",
+        r.holder.name, r.holder.sex, r.holder.birth_date, r.holder.birth_date_era, r.holder.age_today
+    );
+    let _ = writeln!(s, "Address      {}", r.holder.address);
+    let _ = writeln!(
+        s,
+        "My Number    {} (check digit {})",
+        r.my_number.value,
+        if r.my_number.check_digit_valid { "valid" } else { "WRONG" }
+    );
+    let _ = writeln!(
+        s,
+        "Card         issued {}, expires {}{}",
+        r.card.issued,
+        r.card.expires,
+        if r.card.expired { " — EXPIRED today" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "             {} at issue, age of majority {} (applied {}): valid to the {}th birthday after issue",
+        r.card.age_at_issue, r.card.majority_age, r.card.applied, r.card.birthdays
+    );
+    let _ = writeln!(s, "ATR          {} ({})", r.card.atr, r.card.atr_preset);
+    let _ = writeln!(s, "Token        {}", r.card.token);
+    let _ = writeln!(s, "Municipality {}", r.card.municipality_code);
+    let _ = writeln!(s, "\nCertificates");
+    for (title, cert) in [
+        ("user authentication", &r.certificates.auth),
+        ("digital signature", &r.certificates.sign),
+    ] {
+        match cert {
+            None => {
+                let _ = writeln!(s, "  {title}: none on this card");
+            }
+            Some(c) => {
+                let _ = writeln!(s, "  {title} (EF {}, {} bytes)", c.ef, c.size);
+                let _ = writeln!(s, "    subject   {}", c.subject);
+                let _ = writeln!(s, "    issuer    {}", c.issuer);
+                let _ = writeln!(s, "    serial    {}", c.serial);
+                let _ = writeln!(s, "    validity  {} to {}", c.not_before, c.not_after);
+                let status = if c.status == c.effective_status {
+                    c.status.clone()
+                } else {
+                    format!("{} (recorded: {})", c.effective_status, c.status)
+                };
+                let _ = writeln!(s, "    status    {status}");
+                let _ = writeln!(s, "    SHA-256   {}", c.sha256);
+            }
+        }
+    }
+    let _ = writeln!(s, "  test CAs (EF {} and {})", r.ca_certificates.auth.ef, r.ca_certificates.sign.ef);
+    let _ = writeln!(s, "    {}", r.ca_certificates.auth.subject);
+    let _ = writeln!(s, "    {}", r.ca_certificates.sign.subject);
+    let _ = writeln!(s, "\nSecrets");
+    for (title, pin) in [
+        ("user authentication PIN", &r.pins.auth),
+        ("signature password", &r.pins.sign),
+    ] {
+        if let Some(p) = pin {
+            let _ = writeln!(
+                s,
+                "  {title:<24} EF {}  {:<16} {} of {} tries left{}",
+                p.ef,
+                p.value,
+                p.tries_left,
+                p.max_tries,
+                if p.tries_left == 0 { " — BLOCKED" } else { "" }
+            );
+        }
+    }
+    s
+}
+
+/// `mynasim card show`.
+pub fn show(args: &ShowArgs) -> Result<(), Failure> {
+    let (source, issued) = issue(&args.profile.profile)?;
+    let report = report(&source, &issued, args.reveal_secrets);
+    if let Some(dir) = &args.export {
+        export(dir, &issued).with_context(|| format!("cannot export to {}", dir.display()))?;
+    }
+    let out = if args.json {
+        serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)? + "\n"
+    } else {
+        render_text(&report)
+    };
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// Writes the card's certificates as PEM and DER files.
+fn export(dir: &Path, issued: &IssuedCard) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut files: Vec<(&str, &[u8])> = vec![("auth-ca", &issued.auth_ca), ("sign-ca", &issued.sign_ca)];
+    if let Some(c) = &issued.auth_certificate {
+        files.push(("auth", &c.der));
+    }
+    if let Some(c) = &issued.sign_certificate {
+        files.push(("sign", &c.der));
+    }
+    for (name, der) in files {
+        std::fs::write(dir.join(format!("{name}.der")), der)?;
+        std::fs::write(dir.join(format!("{name}.pem")), x509::pem(der))?;
+    }
+    Ok(())
+}
+
+/// Reads the APDU list: arguments, or lines of standard input for `-`.
+fn collect_apdus(args: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let mut out = Vec::new();
+    for (i, arg) in args.iter().enumerate() {
+        if arg == "-" {
+            for (n, line) in std::io::stdin().lock().lines().enumerate() {
+                let line = line.map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read standard input: {e}")))?;
+                let text = line.split('#').next().unwrap_or("").trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let bytes = hex::decode(text).map_err(|e| {
+                    Failure::invalid(anyhow::anyhow!("standard input line {}: {e}", n + 1))
+                })?;
+                out.push((format!("standard input line {}", n + 1), bytes));
+            }
+        } else {
+            let bytes = hex::decode(arg).map_err(|e| {
+                Failure::invalid(anyhow::anyhow!("APDU {} (`{arg}`): {e}", i + 1))
+            })?;
+            out.push((format!("APDU {}", i + 1), bytes));
+        }
+    }
+    Ok(out)
+}
+
+/// `mynasim card apdu`.
+pub fn apdu(args: &ApduArgs) -> Result<(), Failure> {
+    let apdus = collect_apdus(&args.apdus)?;
+    let (_, issued) = issue(&args.profile.profile)?;
+    let mut card = issued.card;
+    let atr = card.power_on();
+    let mut out = String::new();
+    if args.transcript {
+        let _ = writeln!(out, "-- power on, ATR {}", hex::spaced(atr));
+    }
+    for (_, command) in &apdus {
+        let response = card.transmit(command);
+        tracing::debug!(
+            command = %transcript::format_command(command, true),
+            response = %hex::spaced(&response),
+            "apdu"
+        );
+        if args.transcript {
+            transcript::push_exchange(&mut out, command, &response, !args.no_redact);
+        } else {
+            let _ = writeln!(out, "{}", hex::spaced(&response));
+        }
+    }
+    std::io::stdout()
+        .write_all(out.as_bytes())
+        .map_err(anyhow::Error::from)?;
+    Ok(())
+}
