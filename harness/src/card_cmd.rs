@@ -299,21 +299,33 @@ pub fn render_text(r: &CardReport) -> String {
     let _ = writeln!(
         s,
         "Holder       {} (sex {}), born {} ({}), age {} today",
-        r.holder.name, r.holder.sex, r.holder.birth_date, r.holder.birth_date_era, r.holder.age_today
+        r.holder.name,
+        r.holder.sex,
+        r.holder.birth_date,
+        r.holder.birth_date_era,
+        r.holder.age_today
     );
     let _ = writeln!(s, "Address      {}", r.holder.address);
     let _ = writeln!(
         s,
         "My Number    {} (check digit {})",
         r.my_number.value,
-        if r.my_number.check_digit_valid { "valid" } else { "WRONG" }
+        if r.my_number.check_digit_valid {
+            "valid"
+        } else {
+            "WRONG"
+        }
     );
     let _ = writeln!(
         s,
         "Card         issued {}, expires {}{}",
         r.card.issued,
         r.card.expires,
-        if r.card.expired { " — EXPIRED today" } else { "" }
+        if r.card.expired {
+            " — EXPIRED today"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
@@ -348,7 +360,11 @@ pub fn render_text(r: &CardReport) -> String {
             }
         }
     }
-    let _ = writeln!(s, "  test CAs (EF {} and {})", r.ca_certificates.auth.ef, r.ca_certificates.sign.ef);
+    let _ = writeln!(
+        s,
+        "  test CAs (EF {} and {})",
+        r.ca_certificates.auth.ef, r.ca_certificates.sign.ef
+    );
     let _ = writeln!(s, "    {}", r.ca_certificates.auth.subject);
     let _ = writeln!(s, "    {}", r.ca_certificates.sign.subject);
     let _ = writeln!(s, "\nSecrets");
@@ -364,7 +380,11 @@ pub fn render_text(r: &CardReport) -> String {
                 p.value,
                 p.tries_left,
                 p.max_tries,
-                if p.tries_left == 0 { " — BLOCKED" } else { "" }
+                if p.tries_left == 0 {
+                    " — BLOCKED"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -392,7 +412,8 @@ pub fn show(args: &ShowArgs) -> Result<(), Failure> {
 /// Writes the card's certificates as PEM and DER files.
 fn export(dir: &Path, issued: &IssuedCard) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut files: Vec<(&str, &[u8])> = vec![("auth-ca", &issued.auth_ca), ("sign-ca", &issued.sign_ca)];
+    let mut files: Vec<(&str, &[u8])> =
+        vec![("auth-ca", &issued.auth_ca), ("sign-ca", &issued.sign_ca)];
     if let Some(c) = &issued.auth_certificate {
         files.push(("auth", &c.der));
     }
@@ -412,7 +433,9 @@ fn collect_apdus(args: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
     for (i, arg) in args.iter().enumerate() {
         if arg == "-" {
             for (n, line) in std::io::stdin().lock().lines().enumerate() {
-                let line = line.map_err(|e| Failure::invalid(anyhow::anyhow!("cannot read standard input: {e}")))?;
+                let line = line.map_err(|e| {
+                    Failure::invalid(anyhow::anyhow!("cannot read standard input: {e}"))
+                })?;
                 let text = line.split('#').next().unwrap_or("").trim();
                 if text.is_empty() {
                     continue;
@@ -423,9 +446,8 @@ fn collect_apdus(args: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
                 out.push((format!("standard input line {}", n + 1), bytes));
             }
         } else {
-            let bytes = hex::decode(arg).map_err(|e| {
-                Failure::invalid(anyhow::anyhow!("APDU {} (`{arg}`): {e}", i + 1))
-            })?;
+            let bytes = hex::decode(arg)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("APDU {} (`{arg}`): {e}", i + 1)))?;
             out.push((format!("APDU {}", i + 1), bytes));
         }
     }

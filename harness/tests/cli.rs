@@ -1,4 +1,12 @@
-//! The `mynasim` command line, run as a user runs it.
+//! The `mynasim` command line, run as a user runs it. Unwrap, expect and panics are how
+//! test code reports failures.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -39,7 +47,11 @@ fn card_apdu_answers_the_card_check_sequence() {
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0], "90 00");
     assert_eq!(lines[1], "90 00");
-    assert!(lines[2].starts_with("4A 50 4B 49 41 50 49 43 43 54 4F 4B 45 4E 32 20"), "{}", lines[2]);
+    assert!(
+        lines[2].starts_with("4A 50 4B 49 41 50 49 43 43 54 4F 4B 45 4E 32 20"),
+        "{}",
+        lines[2]
+    );
     assert!(lines[2].ends_with("90 00"));
 }
 
@@ -55,7 +67,10 @@ fn card_apdu_transcript_redacts_pins_unless_told() {
     ];
     let o = mynasim(&args);
     let out = stdout(&o);
-    assert!(out.contains(">> 00 20 00 80 04 ** ** ** **\n<< 90 00"), "{out}");
+    assert!(
+        out.contains(">> 00 20 00 80 04 ** ** ** **\n<< 90 00"),
+        "{out}"
+    );
     assert!(!out.contains("31 32 33 34"));
     let mut revealed = args.to_vec();
     revealed.insert(3, "--no-redact");
@@ -87,7 +102,10 @@ fn bad_hex_is_exit_2_and_names_the_argument() {
     let o = mynasim(&["card", "apdu", "00A4", "00ZZ"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("APDU 2 (`00ZZ`)"), "{}", stderr(&o));
-    assert!(stdout(&o).is_empty(), "nothing is sent when an argument is bad");
+    assert!(
+        stdout(&o).is_empty(),
+        "nothing is sent when an argument is bad"
+    );
 }
 
 #[test]
@@ -103,7 +121,10 @@ fn a_bad_profile_is_exit_2_with_file_line_and_key() {
     let o = mynasim(&["card", "show", "--profile", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("bad.yaml:5:3: holder.nmae: unknown field `nmae`"), "{err}");
+    assert!(
+        err.contains("bad.yaml:5:3: holder.nmae: unknown field `nmae`"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -123,7 +144,10 @@ fn card_show_reports_the_default_card() {
     ] {
         assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
     }
-    assert!(!out.contains("1234") && !out.contains("ABC123"), "secrets are masked");
+    assert!(
+        !out.contains("1234") && !out.contains("ABC123"),
+        "secrets are masked"
+    );
 }
 
 #[test]
@@ -147,7 +171,11 @@ fn card_show_json_matches_the_card_and_exports_certificates() {
     let last = stdout(&o).lines().last().unwrap().replace(' ', "");
     let hex: String = der.iter().map(|b| format!("{b:02X}")).collect();
     assert_eq!(last, format!("{hex}9000"));
-    assert!(std::fs::read_to_string(dir.join("sign.pem")).unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(
+        std::fs::read_to_string(dir.join("sign.pem"))
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

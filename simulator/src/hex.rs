@@ -23,9 +23,9 @@ pub fn compact(bytes: &[u8]) -> String {
 }
 
 fn push_byte(s: &mut String, b: u8) {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    s.push(char::from(DIGITS[usize::from(b >> 4)]));
-    s.push(char::from(DIGITS[usize::from(b & 0x0F)]));
+    let digit = |n: u8| char::from_digit(u32::from(n), 16).map_or('?', |c| c.to_ascii_uppercase());
+    s.push(digit(b >> 4));
+    s.push(digit(b & 0x0F));
 }
 
 /// Why a string is not hex.

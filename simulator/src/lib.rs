@@ -29,6 +29,8 @@
 pub mod apdu;
 pub mod apps;
 pub mod card;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hex;
 pub mod pki;
 pub mod profile;

@@ -80,14 +80,23 @@ mod tests {
     #[test]
     fn redacts_only_secrets() {
         assert_eq!(
-            format_command(&[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34], true),
+            format_command(
+                &[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34],
+                true
+            ),
             "00 20 00 80 04 ** ** ** **"
         );
         assert_eq!(
-            format_command(&[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34], false),
+            format_command(
+                &[0x00, 0x20, 0x00, 0x80, 0x04, 0x31, 0x32, 0x33, 0x34],
+                false
+            ),
             "00 20 00 80 04 31 32 33 34"
         );
-        assert_eq!(format_command(&[0x00, 0x20, 0x00, 0x80], true), "00 20 00 80");
+        assert_eq!(
+            format_command(&[0x00, 0x20, 0x00, 0x80], true),
+            "00 20 00 80"
+        );
         assert_eq!(
             format_command(&[0x80, 0x32, 0x00, 0x80, 0x02, 0x31, 0x32, 0x00], true),
             "80 32 00 80 02 ** ** 00"

@@ -134,7 +134,9 @@ impl<'a> Command<'a> {
         match body {
             [] => Ok(header(&[][..], None, Case::Case1)),
             [le] => Ok(header(&[][..], Some(short_le(*le)), Case::Case2Short)),
-            [0, rest @ ..] if rest.len() >= 2 => parse_extended(rest, bad).map(|(d, le, c)| header(d, le, c)),
+            [0, rest @ ..] if rest.len() >= 2 => {
+                parse_extended(rest, bad).map(|(d, le, c)| header(d, le, c))
+            }
             [lc, rest @ ..] if *lc != 0 => {
                 let lc = usize::from(*lc);
                 match rest.len().checked_sub(lc) {
@@ -234,7 +236,11 @@ impl fmt::Display for Command<'_> {
 
 /// A short Le byte as `Ne` (`00` is 256).
 fn short_le(le: u8) -> usize {
-    if le == 0 { SHORT_LE_MAX } else { usize::from(le) }
+    if le == 0 {
+        SHORT_LE_MAX
+    } else {
+        usize::from(le)
+    }
 }
 
 /// An extended Le as `Ne` (`00 00` is 65 536).
@@ -295,13 +301,19 @@ mod tests {
         let c = parse("00A4020C020018").unwrap();
         assert_eq!((c.case(), c.data()), (Case::Case3Short, &[0x00, 0x18][..]));
         let c = parse("802A00800301020300").unwrap();
-        assert_eq!((c.case(), c.le(), c.data()), (Case::Case4Short, Some(256), &[1, 2, 3][..]));
+        assert_eq!(
+            (c.case(), c.le(), c.data()),
+            (Case::Case4Short, Some(256), &[1, 2, 3][..])
+        );
         let c = parse("00B0810000 0000".replace(' ', "").as_str()).unwrap();
         assert_eq!((c.case(), c.le()), (Case::Case2Extended, Some(65_536)));
         let c = parse("80AE000000000301 02 03".replace(' ', "").as_str()).unwrap();
         assert_eq!((c.case(), c.data()), (Case::Case3Extended, &[1, 2, 3][..]));
         let c = parse("802A008000000201020100").unwrap();
-        assert_eq!((c.case(), c.le(), c.data()), (Case::Case4Extended, Some(256), &[1, 2][..]));
+        assert_eq!(
+            (c.case(), c.le(), c.data()),
+            (Case::Case4Extended, Some(256), &[1, 2][..])
+        );
     }
 
     #[test]
@@ -309,13 +321,22 @@ mod tests {
         assert_eq!(parse("00A4"), Err(ApduError::TooShort(2)));
         assert_eq!(parse(""), Err(ApduError::TooShort(0)));
         // Lc says 3, two bytes follow.
-        assert_eq!(parse("00A4040C030102"), Err(ApduError::InconsistentLength(3)));
+        assert_eq!(
+            parse("00A4040C030102"),
+            Err(ApduError::InconsistentLength(3))
+        );
         // Two trailing bytes after a short case 4.
-        assert_eq!(parse("00A4040C0101000000"), Err(ApduError::InconsistentLength(5)));
+        assert_eq!(
+            parse("00A4040C0101000000"),
+            Err(ApduError::InconsistentLength(5))
+        );
         // `00` then one byte: neither short nor extended.
         assert_eq!(parse("00B000000000"), Err(ApduError::InconsistentLength(2)));
         // Extended Lc of zero.
-        assert_eq!(parse("00B0000000000001"), Err(ApduError::InconsistentLength(4)));
+        assert_eq!(
+            parse("00B0000000000001"),
+            Err(ApduError::InconsistentLength(4))
+        );
     }
 
     #[test]

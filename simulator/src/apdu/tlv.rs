@@ -108,7 +108,9 @@ impl<'a> Tlv<'a> {
             }
         }
         let tag_bytes = input.get(..tag_len).ok_or(truncated(tag_len + 1))?;
-        let tag = Tag(tag_bytes.iter().fold(0u32, |acc, &b| acc << 8 | u32::from(b)));
+        let tag = Tag(tag_bytes
+            .iter()
+            .fold(0u32, |acc, &b| acc << 8 | u32::from(b)));
         let len_byte = *input.get(tag_len).ok_or(truncated(tag_len + 1))?;
         let (len, length_form, len_len) = if len_byte < 0x80 {
             (usize::from(len_byte), LengthForm::Minimal, 1)
@@ -124,7 +126,9 @@ impl<'a> Tlv<'a> {
             let bytes = input
                 .get(tag_len + 1..tag_len + 1 + n_usize)
                 .ok_or(truncated(tag_len + 1 + n_usize))?;
-            let len = bytes.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
             let minimal = minimal_length_bytes(len) == n_usize && len >= 0x80;
             let form = if minimal {
                 LengthForm::Minimal
@@ -306,7 +310,8 @@ mod tests {
 
     #[test]
     fn truncation_names_the_offset() {
-        let err = parse_all(&[0xDF, 0x22, 0x02, 0x41, 0x30, 0xDF, 0x23, 0x05, 0x41], 3).unwrap_err();
+        let err =
+            parse_all(&[0xDF, 0x22, 0x02, 0x41, 0x30, 0xDF, 0x23, 0x05, 0x41], 3).unwrap_err();
         assert_eq!(
             err,
             TlvError::Truncated {

@@ -96,7 +96,11 @@ pub fn sign_pin(value: &str, counter: RetryCounter) -> Pin {
 pub fn build(content: Content<'_>) -> Df {
     let mut files = vec![
         Ef::transparent(ef::SIGN_CA_CERT, content.sign_ca.to_vec(), Access::Free),
-        Ef::transparent(ef::TOKEN_INFO, token_info(content.token).to_vec(), Access::Free),
+        Ef::transparent(
+            ef::TOKEN_INFO,
+            token_info(content.token).to_vec(),
+            Access::Free,
+        ),
         Ef::transparent(
             ef::CERT_AVAILABILITY,
             certificate_availability(content.sign.is_some(), content.auth.is_some()).to_vec(),
@@ -112,7 +116,11 @@ pub fn build(content: Content<'_>) -> Df {
         } else {
             Access::Free
         };
-        files.push(Ef::transparent(ef::AUTH_CERT, auth.certificate.to_vec(), read));
+        files.push(Ef::transparent(
+            ef::AUTH_CERT,
+            auth.certificate.to_vec(),
+            read,
+        ));
         files.push(Ef::private_key(
             ef::AUTH_KEY,
             KeyEf {
@@ -125,7 +133,11 @@ pub fn build(content: Content<'_>) -> Df {
     }
     if let Some(sign) = content.sign {
         let gated = Access::AnyOf(vec![Fid(ef::SIGN_PIN)]);
-        files.push(Ef::transparent(ef::SIGN_CERT, sign.certificate.to_vec(), gated.clone()));
+        files.push(Ef::transparent(
+            ef::SIGN_CERT,
+            sign.certificate.to_vec(),
+            gated.clone(),
+        ));
         files.push(Ef::private_key(
             ef::SIGN_KEY,
             KeyEf {

@@ -17,7 +17,7 @@ pub(super) struct Context<'a> {
     pub(super) session: &'a mut Session,
     pub(super) quirks: &'a Quirks,
     pub(super) rng: &'a mut ChaCha20Rng,
-    pub(super) events: &'a mut Vec<CardEvent>,
+    pub(super) events: &'a mut super::EventLog,
 }
 
 /// The two CLA families the card accepts (ISO/IEC 7816-4 §5.4.1): interindustry `0X` and
@@ -233,14 +233,26 @@ fn select_df(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardE
     if !fci {
         return Ok(Response::ok(Vec::new()));
     }
+    let ne = cmd.le();
     // The FCI's content is not published (reference §1.2): a minimal template holding the
     // DF name, flagged as a guess.
     let aid = ctx.current_df()?.app.aid();
     let inner = crate::apdu::tlv::encode(crate::apdu::tlv::Tag(0x84), aid);
-    Ok(Response::ok(crate::apdu::tlv::encode(
-        crate::apdu::tlv::Tag(0x6F),
-        &inner,
-    )))
+    file_control_response(
+        ne,
+        crate::apdu::tlv::encode(crate::apdu::tlv::Tag(0x6F), &inner),
+    )
+}
+
+/// FCI/FCP data goes back only if the host asked for it with Le (fuzzing found a case-3
+/// SELECT with P2 = 04 answered with data: never more than Ne). A template that does not
+/// fit Ne is a length error.
+fn file_control_response(ne: Option<usize>, template: Vec<u8>) -> Result<Response, CardError> {
+    match ne {
+        None => Ok(Response::ok(Vec::new())),
+        Some(ne) if ne >= template.len() => Ok(Response::ok(template)),
+        Some(_) => Err(CardError::WrongLength),
+    }
 }
 
 fn select_ef(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardError> {
@@ -269,12 +281,18 @@ fn select_ef(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardE
         EfBody::Records(_) => 0x04,
         _ => 0x11,
     };
-    body.extend(crate::apdu::tlv::encode(crate::apdu::tlv::Tag(0x82), &[descriptor]));
-    body.extend(crate::apdu::tlv::encode(crate::apdu::tlv::Tag(0x83), &fid.0.to_be_bytes()));
-    Ok(Response::ok(crate::apdu::tlv::encode(
-        crate::apdu::tlv::Tag(0x62),
-        &body,
-    )))
+    body.extend(crate::apdu::tlv::encode(
+        crate::apdu::tlv::Tag(0x82),
+        &[descriptor],
+    ));
+    body.extend(crate::apdu::tlv::encode(
+        crate::apdu::tlv::Tag(0x83),
+        &fid.0.to_be_bytes(),
+    ));
+    file_control_response(
+        cmd.le(),
+        crate::apdu::tlv::encode(crate::apdu::tlv::Tag(0x62), &body),
+    )
 }
 
 /// Checks that a command is a pure "read" (case 2, short or extended) and returns `Ne`.
@@ -312,7 +330,10 @@ fn read_binary(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, Car
     if !ctx.session.allows(df_index, &ef.read) {
         return Err(CardError::SecurityStatusNotSatisfied);
     }
-    let rest = data.get(offset..).filter(|r| !r.is_empty()).ok_or(CardError::OffsetOutsideEf)?;
+    let rest = data
+        .get(offset..)
+        .filter(|r| !r.is_empty())
+        .ok_or(CardError::OffsetOutsideEf)?;
     let chunk = rest.get(..ne.min(rest.len())).unwrap_or(rest);
     Ok(Response::ok(chunk.to_vec()))
 }
@@ -412,7 +433,11 @@ fn verify(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardErro
 
 /// The PIN object a key reference names; a data file or private key there is `69 81`.
 fn pin_mut(df: &mut Df, key: Fid) -> Result<&mut crate::security::Pin, CardError> {
-    match &mut df.ef_mut(key).ok_or(CardError::ReferencedDataNotFound)?.body {
+    match &mut df
+        .ef_mut(key)
+        .ok_or(CardError::ReferencedDataNotFound)?
+        .body
+    {
         EfBody::Pin(pin) => Ok(pin),
         _ => Err(CardError::IncompatibleFileStructure),
     }
@@ -494,11 +519,17 @@ fn signature_response(cmd: &Command<'_>, signature: Vec<u8>) -> Result<Response,
 /// otherwise), and one VERIFY allows any number of signatures. The 256-byte signature needs
 /// Le `00` (or an extended Le); a smaller or missing Le is `67 00`.
 fn compute_signature(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardError> {
-    if !matches!(cmd.case(), Case::Case4Short | Case::Case4Extended | Case::Case3Short | Case::Case3Extended) {
+    if !matches!(
+        cmd.case(),
+        Case::Case4Short | Case::Case4Extended | Case::Case3Short | Case::Case3Extended
+    ) {
         return Err(CardError::WrongLength);
     }
     let fid = match cmd.p2 {
-        0x00 => ctx.current_df()?.default_key.ok_or(CardError::IncorrectP1P2)?,
+        0x00 => ctx
+            .current_df()?
+            .default_key
+            .ok_or(CardError::IncorrectP1P2)?,
         p2 => ctx.key_reference(p2)?,
     };
     let key = ctx.private_key(fid)?;
@@ -596,7 +627,9 @@ fn get_data(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardEr
 /// the way the reference measured (§2.8).
 fn set_session_key(ctx: &mut Context<'_>) -> Result<Response, CardError> {
     Err(match ctx.current_df()?.session_key {
-        super::SessionKeySupport::SecurityStatusNotSatisfied => CardError::SecurityStatusNotSatisfied,
+        super::SessionKeySupport::SecurityStatusNotSatisfied => {
+            CardError::SecurityStatusNotSatisfied
+        }
         super::SessionKeySupport::SecurityEnvironmentFaulty => CardError::SecurityEnvironmentFaulty,
     })
 }

@@ -23,7 +23,7 @@ mod fs;
 
 pub use atr::AtrPreset;
 pub use error::CardError;
-pub use event::CardEvent;
+pub use event::{CardEvent, EventLog};
 pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
 
 use rand_chacha::ChaCha20Rng;
@@ -35,7 +35,9 @@ use crate::apps::AppId;
 
 /// Optional behaviours seen on some cards only (reference §2.4, §2.5, §6). All off by
 /// default: the default card is the one most sources describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quirks {
     /// Answer the first command after power-up with `6F 00` (one card measured by
@@ -116,7 +118,7 @@ pub struct Card {
     /// `None` while unpowered.
     session: Option<Session>,
     rng: ChaCha20Rng,
-    events: Vec<CardEvent>,
+    events: EventLog,
 }
 
 impl Card {
@@ -129,7 +131,7 @@ impl Card {
             config,
             session: None,
             rng,
-            events: Vec::new(),
+            events: EventLog::default(),
         }
     }
 
@@ -197,7 +199,7 @@ impl Card {
 
     /// Drains the events since the last call.
     pub fn take_events(&mut self) -> Vec<CardEvent> {
-        std::mem::take(&mut self.events)
+        self.events.take()
     }
 
     /// The DFs (persistent state), the issuer security domain first.

@@ -142,7 +142,10 @@ fn ca_alt_name(kind: CertKind) -> Result<Name, CertError> {
         (Attr::C, "JP"),
         (Attr::O, "公的個人認証サービス（mynasim TEST）"),
         (Attr::Ou, kind.ou_ja()),
-        (Attr::Ou, "mynasim TEST（地方公共団体情報システム機構ではありません）"),
+        (
+            Attr::Ou,
+            "mynasim TEST（地方公共団体情報システム機構ではありません）",
+        ),
     ])
 }
 
@@ -151,10 +154,14 @@ fn build_ca(kind: CertKind) -> Result<Ca, CertError> {
     let public = key.to_public_key();
     let name = ca_name(kind)?;
     let spki = x509::spki_of(&public)?;
-    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref()).map_err(|e| CertError(e.to_string()))?;
+    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())
+        .map_err(|e| CertError(e.to_string()))?;
     let extensions = vec![
         ext(true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-        ext(false, &SubjectAltName(vec![GeneralName::DirectoryName(ca_alt_name(kind)?)]))?,
+        ext(
+            false,
+            &SubjectAltName(vec![GeneralName::DirectoryName(ca_alt_name(kind)?)]),
+        )?,
         ext(
             true,
             &BasicConstraints {
@@ -194,7 +201,9 @@ pub fn ca(kind: CertKind) -> Result<&'static Ca, CertError> {
         CertKind::Signature => &SIGNATURE,
         CertKind::Authentication => &AUTHENTICATION,
     };
-    cell.get_or_init(|| build_ca(kind)).as_ref().map_err(Clone::clone)
+    cell.get_or_init(|| build_ca(kind))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn crl_dp(name: Name) -> CrlDistributionPoints {
@@ -296,7 +305,10 @@ pub fn issue_signature(req: &EeRequest, holder: &HolderFacts) -> Result<Vec<u8>,
 
 /// The extensions after the purpose-specific ones: policy, issuerAltName, CRL distribution
 /// point (a directory name per municipality), OCSP access when given, AKI, SKI.
-fn common_tail(kind: CertKind, req: &EeRequest) -> Result<Vec<x509_cert::ext::Extension>, CertError> {
+fn common_tail(
+    kind: CertKind,
+    req: &EeRequest,
+) -> Result<Vec<x509_cert::ext::Extension>, CertError> {
     let ca = ca(kind)?;
     let policies = CertificatePolicies(vec![PolicyInformation {
         policy_identifier: kind.policy(),
@@ -326,10 +338,14 @@ fn common_tail(kind: CertKind, req: &EeRequest) -> Result<Vec<x509_cert::ext::Ex
         ),
     };
     let spki = x509::spki_of(&req.subject_key)?;
-    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref()).map_err(|e| CertError(e.to_string()))?;
+    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())
+        .map_err(|e| CertError(e.to_string()))?;
     let mut out = vec![
         ext(true, &policies)?,
-        ext(false, &IssuerAltName(vec![GeneralName::DirectoryName(ca_alt_name(kind)?)]))?,
+        ext(
+            false,
+            &IssuerAltName(vec![GeneralName::DirectoryName(ca_alt_name(kind)?)]),
+        )?,
         ext(false, &crl_dp(crl_name))?,
     ];
     if let Some(url) = &req.ocsp_url {

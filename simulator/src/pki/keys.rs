@@ -84,9 +84,11 @@ pub struct KeyPoolError {
     reason: String,
 }
 
-fn slots() -> &'static [OnceLock<Result<Arc<PrivateKey>, KeyPoolError>>; POOL_SIZE] {
-    static SLOTS: OnceLock<[OnceLock<Result<Arc<PrivateKey>, KeyPoolError>>; POOL_SIZE]> =
-        OnceLock::new();
+/// One lazily parsed pool slot.
+type Slot = OnceLock<Result<Arc<PrivateKey>, KeyPoolError>>;
+
+fn slots() -> &'static [Slot; POOL_SIZE] {
+    static SLOTS: OnceLock<[Slot; POOL_SIZE]> = OnceLock::new();
     SLOTS.get_or_init(|| std::array::from_fn(|_| OnceLock::new()))
 }
 
@@ -169,7 +171,10 @@ mod tests {
             let slots = card_slots(seed);
             for (i, a) in slots.iter().enumerate() {
                 assert!(*a >= RESERVED && *a < POOL_SIZE);
-                assert!(!slots.get(i + 1..).unwrap().contains(a), "seed {seed}: {slots:?}");
+                assert!(
+                    !slots.get(i + 1..).unwrap().contains(a),
+                    "seed {seed}: {slots:?}"
+                );
             }
         }
         assert_ne!(card_slots(1), card_slots(2));

@@ -15,8 +15,8 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::certificate::{Certificate, TbsCertificate};
-use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -129,8 +129,8 @@ pub fn jst_time(date: Date, hour: i8, minute: i8, second: i8) -> Result<Time, Ce
     let ts = jiff::tz::offset(9)
         .to_timestamp(date.at(hour, minute, second, 0))
         .map_err(CertError::from_display)?;
-    let secs = u64::try_from(ts.as_second())
-        .map_err(|_| CertError(format!("{date} is before 1970")))?;
+    let secs =
+        u64::try_from(ts.as_second()).map_err(|_| CertError(format!("{date} is before 1970")))?;
     let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs))
         .map_err(CertError::from_display)?;
     if dt.year() < 2050 {
@@ -138,7 +138,9 @@ pub fn jst_time(date: Date, hour: i8, minute: i8, second: i8) -> Result<Time, Ce
             der::asn1::UtcTime::from_date_time(dt).map_err(CertError::from_display)?,
         ))
     } else {
-        Ok(Time::GeneralTime(der::asn1::GeneralizedTime::from_date_time(dt)))
+        Ok(Time::GeneralTime(
+            der::asn1::GeneralizedTime::from_date_time(dt),
+        ))
     }
 }
 
@@ -200,7 +202,8 @@ pub struct CertSpec {
 /// signatures have no randomness, so the same spec gives the same DER.
 pub fn build(spec: CertSpec, issuer_key: &PrivateKey) -> Result<Certificate, CertError> {
     let serial = SerialNumber::new(&spec.serial).map_err(CertError::from_display)?;
-    let spki = SubjectPublicKeyInfoOwned::from_key(&spec.subject_key).map_err(CertError::from_display)?;
+    let spki =
+        SubjectPublicKeyInfoOwned::from_key(&spec.subject_key).map_err(CertError::from_display)?;
     let profile = ExplicitProfile {
         subject: spec.subject,
         issuer: spec.issuer,
@@ -234,11 +237,16 @@ pub fn verify_signature(
     issuer_spki: &SubjectPublicKeyInfoOwned,
 ) -> Result<(), CertError> {
     if cert.signature_algorithm().oid != oid::SHA256_WITH_RSA {
-        return Err(CertError("signature algorithm is not sha256WithRSAEncryption".into()));
+        return Err(CertError(
+            "signature algorithm is not sha256WithRSAEncryption".into(),
+        ));
     }
     let vk = VerifyingKey::<Sha256>::try_from(issuer_spki.owned_to_ref())
         .map_err(CertError::from_display)?;
-    let tbs = cert.tbs_certificate().to_der().map_err(CertError::from_display)?;
+    let tbs = cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(CertError::from_display)?;
     let sig = cert
         .signature()
         .as_bytes()

@@ -56,7 +56,12 @@ impl IssuedCertificate {
 
     /// Serial number as hex.
     pub fn serial(&self) -> String {
-        crate::hex::compact(self.certificate.tbs_certificate().serial_number().as_bytes())
+        crate::hex::compact(
+            self.certificate
+                .tbs_certificate()
+                .serial_number()
+                .as_bytes(),
+        )
     }
 
     /// SHA-256 fingerprint.
@@ -118,13 +123,18 @@ impl Personalisation {
     /// Issues the card: keys from the test pool, certificates from the test CAs, files.
     pub fn issue(&self) -> Result<IssuedCard, IssueError> {
         let ids = Identifiers::new(self.seed);
-        let auth_ca = jpki::ca(CertKind::Authentication).map_err(|e| cert_error("authentication CA", e))?;
+        let auth_ca =
+            jpki::ca(CertKind::Authentication).map_err(|e| cert_error("authentication CA", e))?;
         let sign_ca = jpki::ca(CertKind::Signature).map_err(|e| cert_error("signature CA", e))?;
         let auth_key = keys::card_key(self.seed, CardKey::JpkiAuthentication)?;
         let sign_key = keys::card_key(self.seed, CardKey::JpkiSignature)?;
         let code = &self.municipality_code;
 
-        let request = |plan: &CertificatePlan, serial: [u8; 3], key: &rsa::PrivateKey, cn: String, ocsp_path: &str| EeRequest {
+        let request = |plan: &CertificatePlan,
+                       serial: [u8; 3],
+                       key: &rsa::PrivateKey,
+                       cn: String,
+                       ocsp_path: &str| EeRequest {
             serial,
             not_before: plan.not_before,
             not_after: plan.not_after,
@@ -132,15 +142,23 @@ impl Personalisation {
             common_name: cn,
             prefecture: self.prefecture.clone(),
             municipality: self.city.clone(),
-            ocsp_url: plan.ocsp.then(|| format!("{}{ocsp_path}", self.base_url_slash())),
+            ocsp_url: plan
+                .ocsp
+                .then(|| format!("{}{ocsp_path}", self.base_url_slash())),
             cps_url: format!("{}cps.html", self.base_url_slash()),
         };
 
         let auth_certificate = match &self.auth_certificate {
             Some(plan) => {
                 let cn = format!("MYNASIMTEST{:03X}{code}003A", ids.tag & 0xFFF);
-                let der = jpki::issue_authentication(&request(plan, ids.auth_serial, &auth_key, cn, "ocsp/auth"))
-                    .map_err(|e| cert_error("authentication", e))?;
+                let der = jpki::issue_authentication(&request(
+                    plan,
+                    ids.auth_serial,
+                    &auth_key,
+                    cn,
+                    "ocsp/auth",
+                ))
+                .map_err(|e| cert_error("authentication", e))?;
                 Some(issued(CertKind::Authentication, der, plan.clone())?)
             }
             None => None,
@@ -227,7 +245,11 @@ impl Personalisation {
     }
 }
 
-fn issued(kind: CertKind, der: Vec<u8>, plan: CertificatePlan) -> Result<IssuedCertificate, IssueError> {
+fn issued(
+    kind: CertKind,
+    der: Vec<u8>,
+    plan: CertificatePlan,
+) -> Result<IssuedCertificate, IssueError> {
     let certificate = jpki::parse(&der).map_err(|e| cert_error("issued", e))?;
     Ok(IssuedCertificate {
         kind,

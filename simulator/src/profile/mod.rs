@@ -99,7 +99,10 @@ fn yaml_options() -> serde_saphyr::Options {
 }
 
 /// Deserialises strict YAML into `T`, reporting origin, line, column and key path.
-pub fn from_yaml_str<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, ProfileError> {
+pub fn from_yaml_str<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+) -> Result<T, ProfileError> {
     let path = RefCell::new(String::new());
     serde_saphyr::with_deserializer_from_str_with_options(text, yaml_options(), |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
@@ -113,7 +116,9 @@ pub fn from_yaml_str<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -
             .map_or((0, 0), |loc| (loc.line(), loc.column()));
         // `Spanned<T>` deserialises through an inner `value` field; drop that segment.
         let path = path.into_inner();
-        let path = path.strip_suffix(".value").map_or(path.clone(), str::to_owned);
+        let path = path
+            .strip_suffix(".value")
+            .map_or(path.clone(), str::to_owned);
         ProfileError {
             origin: origin.to_owned(),
             line,
@@ -153,8 +158,9 @@ impl Profile {
     /// Reads and parses a profile file.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}"))
+        })?;
         Self::from_yaml(&text, &origin)
     }
 }

@@ -3,10 +3,10 @@
 //! [`Personalisation`](super::Personalisation) by [`Profile::personalise`](super::Profile).
 
 use jiff::civil::Date;
-use std::fmt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
+use std::fmt;
 
 use crate::card::{AtrPreset, Quirks};
 

@@ -2,10 +2,10 @@
 
 use jiff::civil::Date;
 
+use super::ProfileError;
 use super::model::{Certificate, CertificateStatus, Profile, Secret, Sex, Token};
 use super::my_number::MyNumber;
 use super::validity::{self, CardValidity};
-use super::ProfileError;
 use crate::card::{AtrPreset, Quirks};
 use crate::security::{PinFormat, RetryCounter};
 
@@ -150,7 +150,10 @@ impl Profile {
                     origin,
                     a,
                     "card.applied",
-                    format!("the application date {} is after the issue date {issued}", a.value),
+                    format!(
+                        "the application date {} is after the issue date {issued}",
+                        a.value
+                    ),
                 ));
             }
             Some(a) => a.value.0,
@@ -159,7 +162,12 @@ impl Profile {
 
         let name = self.holder.name.value.clone();
         if name.trim().is_empty() {
-            return Err(ProfileError::at(origin, &self.holder.name, "holder.name", "must not be empty"));
+            return Err(ProfileError::at(
+                origin,
+                &self.holder.name,
+                "holder.name",
+                "must not be empty",
+            ));
         }
         let address = self.holder.address.value.clone();
         if address.trim().is_empty() {
@@ -171,7 +179,11 @@ impl Profile {
             ));
         }
         let zeros = |s: &str| "0".repeat(s.chars().count());
-        let name_substitute = self.holder.name_substitute.clone().unwrap_or_else(|| zeros(&name));
+        let name_substitute = self
+            .holder
+            .name_substitute
+            .clone()
+            .unwrap_or_else(|| zeros(&name));
         let address_substitute = self
             .holder
             .address_substitute
@@ -186,7 +198,10 @@ impl Profile {
                 origin,
                 code,
                 "card.municipality.code",
-                format!("`{}` is not a 5-digit local government code (e.g. 13101)", code.value),
+                format!(
+                    "`{}` is not a 5-digit local government code (e.g. 13101)",
+                    code.value
+                ),
             ));
         }
 
@@ -260,7 +275,10 @@ impl Profile {
                 origin,
                 base_url,
                 "certificates.base_url",
-                format!("`{}` is not an ASCII http:// or https:// URL", base_url.value),
+                format!(
+                    "`{}` is not an ASCII http:// or https:// URL",
+                    base_url.value
+                ),
             ));
         }
 
@@ -325,7 +343,10 @@ impl Profile {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call per certificate, all named")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call per certificate, all named"
+)]
 fn certificate_plan(
     origin: &str,
     cert: &Certificate,
@@ -353,7 +374,10 @@ fn certificate_plan(
         return Ok(None);
     }
     let not_before = cert.not_before.as_ref().map_or(issued, |s| s.value.0);
-    let not_after = cert.not_after.as_ref().map_or(default_expiry, |s| s.value.0);
+    let not_after = cert
+        .not_after
+        .as_ref()
+        .map_or(default_expiry, |s| s.value.0);
     if not_after < not_before {
         let at = cert.not_after.as_ref().or(cert.not_before.as_ref());
         let message = format!("notAfter {not_after} is before notBefore {not_before}");
@@ -390,9 +414,9 @@ fn secret_plan(
     format: PinFormat,
     max: u8,
 ) -> Result<SecretPlan, ProfileError> {
-    format.check(secret.value.value.as_bytes()).map_err(|rule| {
-        ProfileError::at(origin, &secret.value, &format!("{path}.value"), rule)
-    })?;
+    format
+        .check(secret.value.value.as_bytes())
+        .map_err(|rule| ProfileError::at(origin, &secret.value, &format!("{path}.value"), rule))?;
     let left = match &secret.tries_left {
         Some(t) if t.value > max => {
             return Err(ProfileError::at(
@@ -410,4 +434,3 @@ fn secret_plan(
         counter: RetryCounter::new(max, left),
     })
 }
-

@@ -129,7 +129,11 @@ mod tests {
         let v = card_validity(d(1990, 6, 1), d(2024, 6, 1), d(2024, 6, 1), None);
         assert_eq!(v.expires, d(2034, 6, 1));
         let v = card_validity(d(1990, 6, 2), d(2024, 6, 1), d(2024, 6, 1), None);
-        assert_eq!(v.expires, d(2033, 6, 2), "the 2024-06-02 birthday is the first");
+        assert_eq!(
+            v.expires,
+            d(2033, 6, 2),
+            "the 2024-06-02 birthday is the first"
+        );
     }
 
     #[test]
@@ -155,10 +159,16 @@ mod tests {
         // 19 at issue: a minor before 2022-04-01 (5 birthdays), an adult from then on (10).
         let birth = d(2003, 1, 15);
         let before = card_validity(birth, d(2022, 3, 31), d(2022, 3, 31), None);
-        assert_eq!((before.age_at_issue, before.majority_age, before.birthdays), (19, 20, 5));
+        assert_eq!(
+            (before.age_at_issue, before.majority_age, before.birthdays),
+            (19, 20, 5)
+        );
         assert_eq!(before.expires, d(2027, 1, 15));
         let after = card_validity(birth, d(2022, 4, 1), d(2022, 4, 1), None);
-        assert_eq!((after.age_at_issue, after.majority_age, after.birthdays), (19, 18, 10));
+        assert_eq!(
+            (after.age_at_issue, after.majority_age, after.birthdays),
+            (19, 18, 10)
+        );
         assert_eq!(after.expires, d(2032, 1, 15));
         // Applied before the change, issued after: the old rule.
         let straddle = card_validity(birth, d(2022, 4, 20), d(2022, 3, 20), None);
@@ -186,19 +196,33 @@ mod tests {
     #[test]
     fn fourteen_and_fifteen_for_the_signature_certificate() {
         let issued = d(2024, 6, 1);
-        assert!(!signature_certificate_allowed(age_on(d(2009, 6, 2), issued)));
+        assert!(!signature_certificate_allowed(age_on(
+            d(2009, 6, 2),
+            issued
+        )));
         assert!(signature_certificate_allowed(age_on(d(2009, 6, 1), issued)));
     }
 
     #[test]
     fn certificates_never_outlive_the_card() {
         // A foreign resident whose stay ends before the 5th birthday.
-        let v = card_validity(d(1990, 1, 1), d(2024, 6, 1), d(2024, 6, 1), Some(d(2026, 3, 31)));
+        let v = card_validity(
+            d(1990, 1, 1),
+            d(2024, 6, 1),
+            d(2024, 6, 1),
+            Some(d(2026, 3, 31)),
+        );
         assert_eq!(v.expires, d(2026, 3, 31));
-        assert_eq!(certificate_expiry(d(1990, 1, 1), d(2024, 6, 1), v.expires), d(2026, 3, 31));
+        assert_eq!(
+            certificate_expiry(d(1990, 1, 1), d(2024, 6, 1), v.expires),
+            d(2026, 3, 31)
+        );
         // A minor: card and certificates both end on the 5th birthday.
         let v = card_validity(d(2012, 9, 9), d(2024, 6, 1), d(2024, 6, 1), None);
         assert_eq!(v.expires, d(2028, 9, 9));
-        assert_eq!(certificate_expiry(d(2012, 9, 9), d(2024, 6, 1), v.expires), v.expires);
+        assert_eq!(
+            certificate_expiry(d(2012, 9, 9), d(2024, 6, 1), v.expires),
+            v.expires
+        );
     }
 }

@@ -80,7 +80,8 @@ impl PinFormat {
                             .to_owned(),
                     );
                 }
-                if !value.iter().any(u8::is_ascii_uppercase) || !value.iter().any(u8::is_ascii_digit)
+                if !value.iter().any(u8::is_ascii_uppercase)
+                    || !value.iter().any(u8::is_ascii_digit)
                 {
                     return Err(
                         "needs at least one letter A-Z and one digit 0-9, per J-LIS FAQ Q44"
@@ -240,7 +241,11 @@ mod tests {
 
     #[test]
     fn compares_bytes_exactly() {
-        let mut p = Pin::new(*b"ABC123", RetryCounter::new(5, 5), PinFormat::SignaturePassword);
+        let mut p = Pin::new(
+            *b"ABC123",
+            RetryCounter::new(5, 5),
+            PinFormat::SignaturePassword,
+        );
         assert_eq!(p.verify(b"abc123"), Ok(VerifyOutcome::Failed { left: 4 }));
         assert_eq!(p.verify(b"ABC1234"), Ok(VerifyOutcome::Failed { left: 3 }));
     }

@@ -84,11 +84,19 @@ impl SignatureScheme {
                 }
                 key.sign(Pkcs1v15Sign::new_unprefixed(), input)
             }
-            Self::Pkcs1BareSha256 => key.sign(Pkcs1v15Sign::new_unprefixed(), &Sha256::digest(input)),
-            Self::Pkcs1Sha256Prehashed => key.sign(Pkcs1v15Sign::new::<Sha256>(), sha256_input(input)?),
+            Self::Pkcs1BareSha256 => {
+                key.sign(Pkcs1v15Sign::new_unprefixed(), &Sha256::digest(input))
+            }
+            Self::Pkcs1Sha256Prehashed => {
+                key.sign(Pkcs1v15Sign::new::<Sha256>(), sha256_input(input)?)
+            }
             Self::Pkcs1Sha256 => key.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input)),
-            Self::PssPrehashed => key.pss_sign_prehash_with_rng::<Sha256, _>(rng, sha256_input(input)?),
-            Self::PssSha256 => key.pss_sign_prehash_with_rng::<Sha256, _>(rng, &Sha256::digest(input)),
+            Self::PssPrehashed => {
+                key.pss_sign_prehash_with_rng::<Sha256, _>(rng, sha256_input(input)?)
+            }
+            Self::PssSha256 => {
+                key.pss_sign_prehash_with_rng::<Sha256, _>(rng, &Sha256::digest(input))
+            }
         };
         result.map_err(|_| CardError::NoPreciseDiagnosis)
     }

@@ -1,9 +1,9 @@
 //! Card behaviours clients depend on: selection, READ BINARY chunking, power and reset,
 //! security status, GET CHALLENGE and the event stream.
 
+use mynasim_simulator::CardEvent;
 use mynasim_simulator::apps::AppId;
 use mynasim_simulator::card::Fid;
-use mynasim_simulator::CardEvent;
 
 use super::support::{SELECT_JPKI, card, select_ef, tx, tx_data, verify};
 
@@ -22,7 +22,10 @@ fn select_by_prefix_and_next_occurrence() {
     // Nothing after the last match.
     assert_eq!(tx(&mut c, "00 A4 04 0E 04 D3 92 F0 00"), "6A 82");
     // A longer name than any AID never matches.
-    assert_eq!(tx(&mut c, "00 A4 04 0C 0B D3 92 F0 00 26 01 00 00 00 01 00"), "6A 82");
+    assert_eq!(
+        tx(&mut c, "00 A4 04 0C 0B D3 92 F0 00 26 01 00 00 00 01 00"),
+        "6A 82"
+    );
 }
 
 #[test]
@@ -33,6 +36,22 @@ fn select_with_fci_returns_a_minimal_template() {
     assert_eq!(
         mynasim_simulator::hex::spaced(&fci),
         "6F 0C 84 0A D3 92 F0 00 26 01 00 00 00 01"
+    );
+}
+
+/// Regression (fuzz/card, first run): a case-3 SELECT asking for an FCP (P2 = 04) was
+/// answered with data although the host set no Le.
+#[test]
+fn select_never_returns_more_than_le() {
+    let mut c = card();
+    tx(&mut c, SELECT_JPKI);
+    assert_eq!(tx(&mut c, "00 A4 02 04 02 00 0B"), "90 00");
+    let (fcp, sw) = tx_data(&mut c, "00 A4 02 04 02 00 0B 00");
+    assert_eq!((fcp.first(), sw.as_str()), (Some(&0x62), "90 00"));
+    assert_eq!(tx(&mut c, "00 A4 02 04 02 00 0B 02"), "67 00");
+    assert_eq!(
+        tx(&mut c, "00 A4 04 00 0A D3 92 F0 00 26 01 00 00 00 01"),
+        "90 00"
     );
 }
 
@@ -77,7 +96,13 @@ fn verify_by_short_file_identifier() {
     tx(&mut c, SELECT_JPKI);
     // P2 = 80 | 18: key 0018 without SELECT (MYNA-CARD verify_sfi).
     assert_eq!(tx(&mut c, "00 20 00 98"), "63 C3");
-    assert_eq!(tx(&mut c, &verify("1234").replace("00 20 00 80", "00 20 00 98")), "90 00");
+    assert_eq!(
+        tx(
+            &mut c,
+            &verify("1234").replace("00 20 00 80", "00 20 00 98")
+        ),
+        "90 00"
+    );
     assert!(c.is_verified(AppId::Jpki, Fid(0x0018)));
 }
 
@@ -90,9 +115,16 @@ fn verified_state_lives_until_power_off_and_survives_warm_reset() {
     c.reset();
     tx(&mut c, SELECT_JPKI);
     tx(&mut c, &select_ef(0x0001));
-    assert_eq!(&tx(&mut c, "00 B0 00 00 02")[..5], "30 82", "warm reset keeps it");
+    assert_eq!(
+        &tx(&mut c, "00 B0 00 00 02")[..5],
+        "30 82",
+        "warm reset keeps it"
+    );
     c.power_off();
-    assert!(c.transmit(&[0x00, 0xA4, 0x00, 0x00]).is_empty(), "unpowered: mute");
+    assert!(
+        c.transmit(&[0x00, 0xA4, 0x00, 0x00]).is_empty(),
+        "unpowered: mute"
+    );
     c.power_on();
     tx(&mut c, SELECT_JPKI);
     tx(&mut c, &select_ef(0x0001));
@@ -134,9 +166,20 @@ fn get_challenge_honours_every_length() {
 #[test]
 fn get_data_at_mf_level_only() {
     let mut c = card();
-    assert_eq!(tx(&mut c, "00 CA 00 F0 00"), "31 33 31 30 31 90 00", "municipality 13101");
-    assert_eq!(tx(&mut c, "00 CA 5F 51 00"), "E0 00 FF 81 31 FE 45 14 90 00");
-    assert_eq!(tx(&mut c, "00 CA 00 F0 02"), "67 00", "Le smaller than the object");
+    assert_eq!(
+        tx(&mut c, "00 CA 00 F0 00"),
+        "31 33 31 30 31 90 00",
+        "municipality 13101"
+    );
+    assert_eq!(
+        tx(&mut c, "00 CA 5F 51 00"),
+        "E0 00 FF 81 31 FE 45 14 90 00"
+    );
+    assert_eq!(
+        tx(&mut c, "00 CA 00 F0 02"),
+        "67 00",
+        "Le smaller than the object"
+    );
     tx(&mut c, SELECT_JPKI);
     assert_eq!(tx(&mut c, "00 CA 00 F0 00"), "6A 88");
 }
@@ -151,7 +194,20 @@ fn events_tell_what_happened() {
     tx(&mut c, &verify("0000"));
     tx(&mut c, &verify("0000"));
     let events = c.take_events();
-    assert_eq!(events.first(), Some(&CardEvent::Selected { app: AppId::Jpki }));
-    assert!(events.contains(&CardEvent::PinFailed { app: AppId::Jpki, key: Fid(0x0018), left: 1 }));
-    assert_eq!(events.last(), Some(&CardEvent::PinBlocked { app: AppId::Jpki, key: Fid(0x0018) }));
+    assert_eq!(
+        events.first(),
+        Some(&CardEvent::Selected { app: AppId::Jpki })
+    );
+    assert!(events.contains(&CardEvent::PinFailed {
+        app: AppId::Jpki,
+        key: Fid(0x0018),
+        left: 1
+    }));
+    assert_eq!(
+        events.last(),
+        Some(&CardEvent::PinBlocked {
+            app: AppId::Jpki,
+            key: Fid(0x0018)
+        })
+    );
 }

@@ -19,9 +19,8 @@ fn check(name: &str) {
         fs::write(&golden_path, &actual).expect("write golden");
         return;
     }
-    let expected = fs::read_to_string(&golden_path).unwrap_or_else(|_| {
-        panic!("{} is missing: run ci/bless", golden_path.display())
-    });
+    let expected = fs::read_to_string(&golden_path)
+        .unwrap_or_else(|_| panic!("{} is missing: run ci/bless", golden_path.display()));
     if expected != actual {
         let first = expected
             .lines()
@@ -72,7 +71,8 @@ fn sequence_9_pin_change() {
 #[test]
 fn transcripts_are_deterministic() {
     let dir = support::repo().join("simulator/tests/golden");
-    let script = fs::read_to_string(dir.join("seq04-sign-certificate-and-sign.apdu")).expect("script");
+    let script =
+        fs::read_to_string(dir.join("seq04-sign-certificate-and-sign.apdu")).expect("script");
     let a = support::run_script(&mut support::default_issued().card.clone(), &script);
     let b = support::run_script(&mut support::default_issued().card.clone(), &script);
     assert_eq!(a, b);

@@ -1,5 +1,12 @@
 //! The simulator's integration tests: one binary (cargo's `tests/testsuite` layout), one
-//! module per concern.
+//! module per concern. Unwrap, expect and panics are how test code reports failures.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod behaviour;
 mod golden;

@@ -15,12 +15,15 @@ fn error(yaml: &str) -> ProfileError {
 
 #[test]
 fn an_unknown_key_names_the_key_its_path_and_line() {
-    let e = error(&format!("{BASE}pins:\n  auth:\n    value: \"1234\"\n    retries: 2\n"));
+    let e = error(&format!(
+        "{BASE}pins:\n  auth:\n    value: \"1234\"\n    retries: 2\n"
+    ));
     assert_eq!((e.origin.as_str(), e.line, e.column), ("bad.yaml", 10, 5));
     assert_eq!(e.path, "pins.auth.retries");
     assert!(e.message.contains("unknown field `retries`"), "{e}");
     assert!(
-        e.to_string().starts_with("bad.yaml:10:5: pins.auth.retries: unknown field `retries`"),
+        e.to_string()
+            .starts_with("bad.yaml:10:5: pins.auth.retries: unknown field `retries`"),
         "{e}"
     );
 }
@@ -34,7 +37,9 @@ fn a_wrong_type_names_the_value() {
 
 #[test]
 fn an_impossible_date_is_refused_where_it_is() {
-    let e = error("version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: 1985-02-29\ncard:\n  issued: 2024-06-01\n");
+    let e = error(
+        "version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: 1985-02-29\ncard:\n  issued: 2024-06-01\n",
+    );
     assert_eq!((e.line, e.path.as_str()), (4, "holder.birth_date"));
     assert!(e.message.contains("1985-02-29"), "{e}");
 }
@@ -48,12 +53,17 @@ fn a_missing_key_is_named() {
 #[test]
 fn the_signature_password_rule_points_at_the_value() {
     let e = error(&format!("{BASE}pins:\n  sign:\n    value: \"abc123\"\n"));
-    assert_eq!((e.line, e.column, e.path.as_str()), (9, 12, "pins.sign.value"));
+    assert_eq!(
+        (e.line, e.column, e.path.as_str()),
+        (9, 12, "pins.sign.value")
+    );
     assert!(e.message.contains("FAQ Q44"), "{e}");
     let e = error(&format!("{BASE}pins:\n  auth: {{ value: \"12345\" }}\n"));
     assert_eq!(e.path, "pins.auth.value");
     assert!(e.message.contains("exactly 4 digits"), "{e}");
-    let e = error(&format!("{BASE}pins:\n  auth: {{ value: \"1234\", tries_left: 4 }}\n"));
+    let e = error(&format!(
+        "{BASE}pins:\n  auth: {{ value: \"1234\", tries_left: 4 }}\n"
+    ));
     assert_eq!(e.path, "pins.auth.tries_left");
 }
 
@@ -63,7 +73,9 @@ fn a_wrong_check_digit_needs_the_corruption_knob() {
     assert_eq!((e.line, e.path.as_str()), (7, "my_number"));
     assert!(e.message.contains("check digit should be 8"), "{e}");
     let ok = Profile::from_yaml(
-        &format!("{BASE}my_number: \"537686677189\"\ncorruption: {{ my_number_check_digit: true }}\n"),
+        &format!(
+            "{BASE}my_number: \"537686677189\"\ncorruption: {{ my_number_check_digit: true }}\n"
+        ),
         "x",
     )
     .unwrap()
@@ -75,7 +87,10 @@ fn a_wrong_check_digit_needs_the_corruption_knob() {
 #[test]
 fn no_signature_certificate_under_15() {
     let yaml = "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 2012-01-01 }\ncard: { issued: 2024-06-01 }\n";
-    let p = Profile::from_yaml(yaml, "x").unwrap().personalise("x").unwrap();
+    let p = Profile::from_yaml(yaml, "x")
+        .unwrap()
+        .personalise("x")
+        .unwrap();
     assert!(p.sign_certificate.is_none());
     assert!(p.auth_certificate.is_some());
     let (mut c, _) = support::card_from(yaml);
@@ -85,27 +100,36 @@ fn no_signature_certificate_under_15() {
     assert_eq!(tx(&mut c, &select_ef(0x0001)), "6A 82");
     assert_eq!(tx(&mut c, &select_ef(0x001B)), "6A 82");
     // Asking for one is an error that explains the rule.
-    let e = error(&format!(
-        "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 2012-01-01 }}\ncard: {{ issued: 2024-06-01 }}\n\
-         certificates:\n  sign:\n    present: true\n"
-    ));
+    let e = error(
+        "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 2012-01-01 }\ncard: { issued: 2024-06-01 }\n\
+         certificates:\n  sign:\n    present: true\n",
+    );
     assert_eq!((e.line, e.path.as_str()), (7, "certificates.sign.present"));
     assert!(e.message.contains("under 15"), "{e}");
 }
 
 #[test]
 fn expired_status_must_match_the_dates() {
-    let e = error(&format!("{BASE}certificates:\n  auth:\n    status: expired\n"));
+    let e = error(&format!(
+        "{BASE}certificates:\n  auth:\n    status: expired\n"
+    ));
     assert_eq!(e.path, "certificates.auth.status");
     assert!(e.message.contains("needs notAfter before today"), "{e}");
     // Issued six years before today: both certificates have expired, the card has not.
     let yaml = "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 1985-04-12 }\n\
                 card: { issued: 2020-11-01 }\ncertificates:\n  auth: { status: expired }\n";
-    let p = Profile::from_yaml(yaml, "x").unwrap().personalise("x").unwrap();
+    let p = Profile::from_yaml(yaml, "x")
+        .unwrap()
+        .personalise("x")
+        .unwrap();
     let auth = p.auth_certificate.as_ref().unwrap();
     assert_eq!(auth.effective_status(p.today), CertificateStatus::Expired);
     let sign = p.sign_certificate.as_ref().unwrap();
-    assert_eq!(sign.effective_status(p.today), CertificateStatus::Expired, "by its dates");
+    assert_eq!(
+        sign.effective_status(p.today),
+        CertificateStatus::Expired,
+        "by its dates"
+    );
     assert!(!p.card_expired());
 }
 
@@ -119,7 +143,11 @@ fn an_unsupported_version_is_refused() {
 #[test]
 fn a_file_that_cannot_be_read_is_named() {
     let e = profile::load(std::path::Path::new("/nonexistent/profile.yaml")).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/profile.yaml: cannot read the profile"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/profile.yaml: cannot read the profile"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -127,15 +155,33 @@ fn the_default_profile_follows_the_faq() {
     let p = &support::default_issued().personalisation;
     // Born 1985-04-12, issued 2024-06-03 (age 39): card to the 10th birthday after issue.
     assert_eq!(p.card_expires.to_string(), "2034-04-12");
-    assert_eq!(p.auth_certificate.as_ref().unwrap().not_after.to_string(), "2029-04-12");
+    assert_eq!(
+        p.auth_certificate.as_ref().unwrap().not_after.to_string(),
+        "2029-04-12"
+    );
     assert!(p.my_number.has_valid_check_digit());
 }
 
 #[test]
 fn the_same_profile_and_seed_give_the_same_card_and_another_seed_another() {
-    let a = Profile::from_yaml(BASE, "x").unwrap().personalise("x").unwrap().issue().unwrap();
-    let b = Profile::from_yaml(BASE, "x").unwrap().personalise("x").unwrap().issue().unwrap();
-    let c = Profile::from_yaml(&format!("{BASE}seed: 9\n"), "x").unwrap().personalise("x").unwrap().issue().unwrap();
+    let a = Profile::from_yaml(BASE, "x")
+        .unwrap()
+        .personalise("x")
+        .unwrap()
+        .issue()
+        .unwrap();
+    let b = Profile::from_yaml(BASE, "x")
+        .unwrap()
+        .personalise("x")
+        .unwrap()
+        .issue()
+        .unwrap();
+    let c = Profile::from_yaml(&format!("{BASE}seed: 9\n"), "x")
+        .unwrap()
+        .personalise("x")
+        .unwrap()
+        .issue()
+        .unwrap();
     let der = |i: &profile::IssuedCard| i.auth_certificate.as_ref().unwrap().der.clone();
     assert_eq!(der(&a), der(&b));
     assert_ne!(der(&a), der(&c));

@@ -26,7 +26,11 @@ fn public_key(cert: &Certificate) -> PublicKey {
 }
 
 fn sign(c: &mut mynasim_simulator::Card, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
-    let apdu = format!("80 2A {p1:02X} {p2:02X} {:02X} {} 00", data.len(), hex::spaced(data));
+    let apdu = format!(
+        "80 2A {p1:02X} {p2:02X} {:02X} {} 00",
+        data.len(),
+        hex::spaced(data)
+    );
     let (sig, sw) = tx_data(c, &apdu);
     assert_eq!(sw, "90 00", "scheme {p1:02X}");
     assert_eq!(sig.len(), 256);
@@ -65,16 +69,22 @@ fn every_scheme_verifies_and_p2_sfi_signs_identically() {
     tx(&mut c, &select_ef(0x001A));
     let message = b"three signatures per VERIFY are fine";
     let hash = Sha256::digest(message).to_vec();
-    let digest_info = [hex::decode(support::SHA256_DIGEST_INFO).unwrap(), hash.clone()].concat();
+    let digest_info = [
+        hex::decode(support::SHA256_DIGEST_INFO).unwrap(),
+        hash.clone(),
+    ]
+    .concat();
 
     // 00: the given DigestInfo, padded.
     let s00 = sign(&mut c, 0x00, 0x80, &digest_info);
-    key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &s00).unwrap();
+    key.verify(Pkcs1v15Sign::new::<Sha256>(), &hash, &s00)
+        .unwrap();
     // 00 with P2 = 80|SFI (9A) gives the same bytes (reference §2.7).
     assert_eq!(sign(&mut c, 0x00, 0x9A, &digest_info), s00);
     // 01: bare SHA-256 of the data.
     let s01 = sign(&mut c, 0x01, 0x80, message);
-    key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &s01).unwrap();
+    key.verify(Pkcs1v15Sign::new_unprefixed(), &hash, &s01)
+        .unwrap();
     // 02: a given hash, DigestInfo added by the card.
     assert_eq!(sign(&mut c, 0x02, 0x80, &hash), s00);
     // 03: the card hashes and wraps: standard sha256WithRSAEncryption.
@@ -107,11 +117,17 @@ fn end_entity_certificates_chain_to_the_ca_certificates_on_the_card() {
     x509::verify_signature(&auth, &auth_ca_spki).expect("auth chains to auth CA");
     x509::verify_signature(&auth_ca, &auth_ca_spki).expect("auth CA is self-signed");
     x509::verify_signature(&sign_cert, &sign_ca_spki).expect("sign chains to sign CA");
-    assert!(x509::verify_signature(&sign_cert, &auth_ca_spki).is_err(), "not the other CA");
+    assert!(
+        x509::verify_signature(&sign_cert, &auth_ca_spki).is_err(),
+        "not the other CA"
+    );
     // Every name says TEST.
     for cert in [&auth_ca, &sign_ca] {
         let subject = cert.tbs_certificate().subject().to_string();
-        assert!(subject.contains("TEST") && subject.contains("mynasim"), "{subject}");
+        assert!(
+            subject.contains("TEST") && subject.contains("mynasim"),
+            "{subject}"
+        );
     }
     // Certificates are DER with a 30 82 LL LL header (OpenSC, JPKIREADER depend on it).
     for cert in [&auth, &sign_cert, &auth_ca, &sign_ca] {
@@ -125,7 +141,11 @@ fn the_signature_certificate_carries_the_holders_facts() {
     use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::{KeyUsage, SubjectAltName};
     let issued = support::default_issued();
-    let cert = &issued.sign_certificate.as_ref().expect("adult holder").certificate;
+    let cert = &issued
+        .sign_certificate
+        .as_ref()
+        .expect("adult holder")
+        .certificate;
     let (critical, ku) = cert
         .tbs_certificate()
         .get_extension::<KeyUsage>()
@@ -144,20 +164,43 @@ fn the_signature_certificate_carries_the_holders_facts() {
         .map(|name| match name {
             GeneralName::OtherName(o) => (
                 o.type_id.to_string(),
-                der::asn1::Utf8StringRef::try_from(&o.value).unwrap().to_string(),
+                der::asn1::Utf8StringRef::try_from(&o.value)
+                    .unwrap()
+                    .to_string(),
             ),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    let get = |oid: &str| values.iter().find(|(o, _)| o == oid).map(|(_, v)| v.as_str());
+    let get = |oid: &str| {
+        values
+            .iter()
+            .find(|(o, _)| o == oid)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(get("1.2.392.200149.8.5.5.1"), Some("試験　花子"));
     assert_eq!(get("1.2.392.200149.8.5.5.3"), Some("2"));
-    assert_eq!(get("1.2.392.200149.8.5.5.4"), Some("319850412"), "昭和, era digit 3");
-    assert_eq!(get("1.2.392.200149.8.5.5.2"), Some("00000"), "one 0 per character");
+    assert_eq!(
+        get("1.2.392.200149.8.5.5.4"),
+        Some("319850412"),
+        "昭和, era digit 3"
+    );
+    assert_eq!(
+        get("1.2.392.200149.8.5.5.2"),
+        Some("00000"),
+        "one 0 per character"
+    );
     assert_eq!(values.len(), 6);
     // The authentication certificate has no personal data: subject C=JP, CN=<id> only.
     let auth = &issued.auth_certificate.as_ref().unwrap().certificate;
     let subject = auth.tbs_certificate().subject().to_string();
-    assert!(subject.starts_with("CN=MYNASIMTEST") && subject.ends_with(",C=JP"), "{subject}");
-    assert!(auth.tbs_certificate().get_extension::<SubjectAltName>().unwrap().is_none());
+    assert!(
+        subject.starts_with("CN=MYNASIMTEST") && subject.ends_with(",C=JP"),
+        "{subject}"
+    );
+    assert!(
+        auth.tbs_certificate()
+            .get_extension::<SubjectAltName>()
+            .unwrap()
+            .is_none()
+    );
 }

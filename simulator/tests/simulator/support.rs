@@ -7,12 +7,12 @@ use mynasim_simulator::profile::{self, IssuedCard};
 use mynasim_simulator::{Card, hex, transcript};
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// `scenarios/profiles/default.yaml`, issued once per test process.
-pub fn default_issued() -> &'static IssuedCard {
+pub(crate) fn default_issued() -> &'static IssuedCard {
     static ISSUED: OnceLock<IssuedCard> = OnceLock::new();
     ISSUED.get_or_init(|| {
         profile::load(&repo().join("scenarios/profiles/default.yaml"))
@@ -23,14 +23,14 @@ pub fn default_issued() -> &'static IssuedCard {
 }
 
 /// A fresh, powered default card.
-pub fn card() -> Card {
+pub(crate) fn card() -> Card {
     let mut card = default_issued().card.clone();
     card.power_on();
     card
 }
 
 /// A powered card from inline YAML.
-pub fn card_from(yaml: &str) -> (Card, IssuedCard) {
+pub(crate) fn card_from(yaml: &str) -> (Card, IssuedCard) {
     let issued = profile::Profile::from_yaml(yaml, "<inline>")
         .and_then(|p| p.personalise("<inline>"))
         .expect("profile is valid")
@@ -42,36 +42,41 @@ pub fn card_from(yaml: &str) -> (Card, IssuedCard) {
 }
 
 /// Sends hex, returns the response as spaced hex.
-pub fn tx(card: &mut Card, apdu: &str) -> String {
+pub(crate) fn tx(card: &mut Card, apdu: &str) -> String {
     hex::spaced(&card.transmit(&hex::decode(apdu).expect("test APDU is hex")))
 }
 
 /// Sends hex, returns (data, SW as "XX XX").
-pub fn tx_data(card: &mut Card, apdu: &str) -> (Vec<u8>, String) {
+pub(crate) fn tx_data(card: &mut Card, apdu: &str) -> (Vec<u8>, String) {
     let mut r = card.transmit(&hex::decode(apdu).expect("test APDU is hex"));
     let sw = r.split_off(r.len().saturating_sub(2));
     (r, hex::spaced(&sw))
 }
 
 /// SELECT of the JPKI application.
-pub const SELECT_JPKI: &str = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01";
+pub(crate) const SELECT_JPKI: &str = "00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01";
 
 /// `00 A4 02 0C 02 <fid>`.
-pub fn select_ef(fid: u16) -> String {
+pub(crate) fn select_ef(fid: u16) -> String {
     format!("00 A4 02 0C 02 {:02X} {:02X}", fid >> 8, fid & 0xFF)
 }
 
 /// VERIFY with an ASCII secret against the current EF.
-pub fn verify(secret: &str) -> String {
-    format!("00 20 00 80 {:02X} {}", secret.len(), hex::spaced(secret.as_bytes()))
+pub(crate) fn verify(secret: &str) -> String {
+    format!(
+        "00 20 00 80 {:02X} {}",
+        secret.len(),
+        hex::spaced(secret.as_bytes())
+    )
 }
 
 /// The SHA-256 DigestInfo prefix (PKCS#1 v1.5).
-pub const SHA256_DIGEST_INFO: &str = "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20";
+pub(crate) const SHA256_DIGEST_INFO: &str =
+    "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20";
 
 /// Reads a whole DER EF the way OpenSC does (reference §2.3 pattern 1): a 4-byte probe,
 /// size = bytes 2–3 + 4, then 256-byte chunks. Returns the bytes and the exchanges.
-pub fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+pub(crate) fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
     let mut send = |card: &mut Card, apdu: Vec<u8>| {
         let r = card.transmit(&apdu);
         log.push((apdu, r.clone()));
@@ -98,7 +103,7 @@ pub fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8
 
 /// Reads a whole DER EF the way MYNA-RS does (pattern 2): 7 bytes, then the rest from
 /// offset 7 in chunks of at most 256.
-pub fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
     let mut send = |card: &mut Card, apdu: Vec<u8>| {
         let r = card.transmit(&apdu);
         log.push((apdu, r.clone()));
@@ -135,7 +140,7 @@ pub fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> 
 /// A script is one command per line: hex APDU bytes, or a directive — `power-on`,
 /// `power-off`, `reset`, `read-opensc`, `read-myna` (whole-EF reads in a client's pattern).
 /// `#` starts a comment; comments are copied into the transcript.
-pub fn run_script(card: &mut Card, script: &str) -> String {
+pub(crate) fn run_script(card: &mut Card, script: &str) -> String {
     let mut out = String::new();
     for line in script.lines() {
         let line = line.trim();
@@ -172,7 +177,8 @@ pub fn run_script(card: &mut Card, script: &str) -> String {
                 }
             }
             apdu => {
-                let bytes = hex::decode(apdu).unwrap_or_else(|e| panic!("bad script line `{apdu}`: {e}"));
+                let bytes =
+                    hex::decode(apdu).unwrap_or_else(|e| panic!("bad script line `{apdu}`: {e}"));
                 let r = card.transmit(&bytes);
                 transcript::push_exchange(&mut out, &bytes, &r, true);
             }
