@@ -34,6 +34,7 @@ pub mod fuzzing;
 pub mod hex;
 pub mod pki;
 pub mod profile;
+pub mod render;
 pub mod security;
 pub mod transcript;
 

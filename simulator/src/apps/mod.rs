@@ -2,8 +2,11 @@
 //! [`Df`](crate::card::Df) of files, keys and access rules built from the personalisation —
 //! and the card core interprets every command against it.
 
+pub mod common;
+pub mod face;
 pub mod isd;
 pub mod jpki;
+pub mod text;
 
 use std::fmt;
 

@@ -626,10 +626,22 @@ fn get_data(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardEr
 /// SET SESSION KEY (`80 AE`): secure messaging is not emulated; each application refuses
 /// the way the reference measured (§2.8).
 fn set_session_key(ctx: &mut Context<'_>) -> Result<Response, CardError> {
-    Err(match ctx.current_df()?.session_key {
+    let df = ctx.current_df()?;
+    Err(match df.session_key {
         super::SessionKeySupport::SecurityStatusNotSatisfied => {
             CardError::SecurityStatusNotSatisfied
         }
         super::SessionKeySupport::SecurityEnvironmentFaulty => CardError::SecurityEnvironmentFaulty,
+        super::SessionKeySupport::NotEmulated => {
+            let current = ctx.session.current_df;
+            let pin_verified = df.files.iter().any(|ef| {
+                matches!(ef.body, EfBody::Pin(_)) && ctx.session.is_verified(current, ef.fid)
+            });
+            if pin_verified {
+                CardError::IncorrectData
+            } else {
+                CardError::SecurityStatusNotSatisfied
+            }
+        }
     })
 }

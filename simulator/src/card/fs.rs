@@ -167,6 +167,10 @@ pub enum SessionKeySupport {
     SecurityStatusNotSatisfied,
     /// `66 F1`: the common-card and card-face applications.
     SecurityEnvironmentFaulty,
+    /// The input-support application's secure messaging, which mynasim does not emulate:
+    /// `69 82` until the PIN is verified, then every cryptogram is refused as malformed
+    /// (`6A 80`), as a real card refuses a bad one.
+    NotEmulated,
 }
 
 /// A dedicated file: one application and its EFs.

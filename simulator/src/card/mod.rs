@@ -52,6 +52,11 @@ pub struct Quirks {
     /// the same application keeps it (JICSAP 5.1.3 rule 2 as documented by MYNA-CARD;
     /// reference §2.5 calls it not established).
     pub keep_security_on_df_switch: bool,
+    /// The MF-level GET DATA object `7F21` is absent, as on older cards (reference §1.7).
+    pub no_7f21_data_object: bool,
+    /// GET DATA `5F51` (contact ATR) answers only with an application selected, not at MF
+    /// level, as on some cards (reference §1.7, §3.4).
+    pub atr_data_object_in_applications: bool,
 }
 
 /// Fixed facts about a card that do not change while it runs.

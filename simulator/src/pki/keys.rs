@@ -27,10 +27,16 @@ pub enum CaKey {
     JpkiSignatureCa,
     /// The JPKI user-authentication CA (利用者証明用認証局).
     JpkiAuthenticationCa,
-    /// The root of the card-verifiable certificates of the card-face applications.
-    CvRoot,
-    /// The CV intermediate that signs the applications' CV certificates.
-    CvIntermediate,
+    /// Issuer of the card-face application's CV certificate (`7000023`).
+    CvFaceIssuer,
+    /// Issuer of the input-support application's CV certificate (`7000033`).
+    CvTextIssuer,
+    /// Root of the MF-level CV chain (`7000020`, issuer of GET DATA `00F8`).
+    MfRoot,
+    /// The municipality key `00F8` certifies (`<code>30`), issuer of `7F21`.
+    MfIntermediate,
+    /// The key `7F21` certifies (`0000050`).
+    MfLeaf,
 }
 
 impl CaKey {
@@ -38,8 +44,11 @@ impl CaKey {
         match self {
             Self::JpkiSignatureCa => 0,
             Self::JpkiAuthenticationCa => 1,
-            Self::CvRoot => 2,
-            Self::CvIntermediate => 3,
+            Self::CvFaceIssuer => 2,
+            Self::CvTextIssuer => 3,
+            Self::MfRoot => 4,
+            Self::MfIntermediate => 5,
+            Self::MfLeaf => 6,
         }
     }
 }
@@ -59,16 +68,24 @@ pub enum CardKey {
     CardFaceSigning,
     /// Common-card INTERNAL AUTHENTICATE key (0019).
     CommonAuthentication,
+    /// The key the input-support application's CV certificate certifies: signs EF 0003 and
+    /// EF 0007.
+    InputSupportRecords,
+    /// The key the card-face application's CV certificate certifies: signs EF 0001, 0002
+    /// and 0005.
+    CardFaceRecords,
 }
 
 impl CardKey {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::JpkiAuthentication,
         Self::JpkiSignature,
         Self::InputSupportSigning,
         Self::InputSupportSession,
         Self::CardFaceSigning,
         Self::CommonAuthentication,
+        Self::InputSupportRecords,
+        Self::CardFaceRecords,
     ];
 
     fn index(self) -> usize {
@@ -129,12 +146,12 @@ pub fn ca_key(which: CaKey) -> Result<Arc<PrivateKey>, KeyPoolError> {
 
 /// The pool slots a card with this seed uses: distinct slots after the reserved ones,
 /// chosen by a seeded shuffle.
-pub fn card_slots(seed: u64) -> [usize; 6] {
+pub fn card_slots(seed: u64) -> [usize; 8] {
     let mut slots: Vec<usize> = (RESERVED..POOL_SIZE).collect();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x6B65_7973);
-    // Fisher–Yates over the first six positions.
+    // Fisher–Yates over the first eight positions.
     let n = slots.len();
-    for i in 0..6.min(n) {
+    for i in 0..8.min(n) {
         let j = i + (rng.next_u64() as usize) % (n - i);
         slots.swap(i, j);
     }

@@ -2,6 +2,7 @@
 //! the JPKI-shaped hierarchy. Everything here is deterministic: the same inputs give the
 //! same DER, so transcripts are reproducible.
 
+pub mod cv;
 pub mod jpki;
 pub mod keys;
 pub mod x509;

@@ -8,9 +8,11 @@ use super::era;
 use super::personalisation::{CertificatePlan, Personalisation};
 use crate::apps::{self, AppId};
 use crate::card::{Card, CardConfig};
+use crate::pki::cv::{self, KeyId};
 use crate::pki::jpki::{self, CertKind, EeRequest, HolderFacts};
-use crate::pki::keys::{self, CardKey};
+use crate::pki::keys::{self, CaKey, CardKey};
 use crate::pki::x509;
+use crate::security::{Pin, PinFormat};
 
 /// Why a card could not be issued: a damaged key pool, or a value that does not fit its
 /// certificate field. Profiles that pass [`Profile::personalise`](super::Profile) do not
@@ -203,8 +205,28 @@ impl Personalisation {
             auth_ca: &auth_ca.der,
             sign_ca: &sign_ca.der,
         });
-        let isd = apps::isd::build(self.mf_data_objects());
-        let mut dfs = vec![isd, jpki_df];
+        let text_df = self.input_support_df()?;
+        let face_df = self.card_face_df()?;
+        let common_df = apps::common::build_common(
+            &self.serial,
+            code,
+            self.card_expires,
+            keys::card_key(self.seed, CardKey::CommonAuthentication)?,
+            four_digit_pin(&self.common_pin),
+        );
+        let juki_df =
+            apps::common::build_resident_registry(code, four_digit_pin(&self.resident_pin));
+        let mut isd = apps::isd::build(self.mf_data_objects()?);
+        let mut dfs = vec![jpki_df, text_df, face_df, common_df, juki_df];
+        // Some cards answer GET DATA 5F51 only with an application selected (reference §1.7).
+        if self.quirks.atr_data_object_in_applications {
+            let atr = contact_atr_object();
+            isd.data_objects.retain(|(tag, _)| *tag != 0x5F51);
+            for df in &mut dfs {
+                df.data_objects.push(atr.clone());
+            }
+        }
+        dfs.push(isd);
         dfs.sort_by_key(|df| AppId::ALL.iter().position(|a| *a == df.app));
         let card = Card::new(
             dfs,
@@ -232,17 +254,142 @@ impl Personalisation {
         }
     }
 
-    /// The MF-level GET DATA objects that follow from the profile (reference §1.7): the
-    /// municipality code `00F0`, the expiry date `00F2` and the contact ATR without TS
-    /// `5F51`.
-    fn mf_data_objects(&self) -> Vec<(u16, Vec<u8>)> {
-        let contact_atr = crate::card::AtrPreset::Contact.bytes();
-        vec![
+    /// The input-support application.
+    fn input_support_df(&self) -> Result<crate::card::Df, IssueError> {
+        let digits = self.my_number.as_bytes();
+        let code_b = apps::text::verification_code_b(
+            self.birth_date,
+            self.card_expires,
+            &self.security_code,
+        );
+        let (a_counter, b_counter) = self.text_codes;
+        Ok(apps::text::build(apps::text::Content {
+            my_number: digits,
+            name: &self.name,
+            address: &self.address,
+            birth_date: self.birth_date,
+            sex: self.sex.digit(),
+            expires: self.card_expires,
+            security_code: &self.security_code,
+            municipality_code: &self.municipality_code,
+            pin: four_digit_pin(&self.text_pin),
+            code_a: Pin::new(digits.to_vec(), a_counter, PinFormat::Digits(12)),
+            code_b: Pin::new(code_b.into_bytes(), b_counter, PinFormat::Digits(14)),
+            signing_key: keys::card_key(self.seed, CardKey::InputSupportSigning)?,
+            session_key: keys::card_key(self.seed, CardKey::InputSupportSession)?.to_public_key(),
+            records_key: keys::card_key(self.seed, CardKey::InputSupportRecords)?,
+            issuer_key: keys::ca_key(CaKey::CvTextIssuer)?,
+            basic_info_trailer: seeded_bytes(self.seed, 0x7478_7464),
+            damage: &self.damage,
+        }))
+    }
+
+    /// The card-face application.
+    fn card_face_df(&self) -> Result<crate::card::Df, IssueError> {
+        let digits = self.my_number.as_bytes();
+        let code_b = apps::text::verification_code_b(
+            self.birth_date,
+            self.card_expires,
+            &self.security_code,
+        );
+        let (a_counter, b_counter, birth_counter) = self.face_codes;
+        let photo = self.photo.as_deref().unwrap_or(BUILT_IN_PHOTO);
+        Ok(apps::face::build(apps::face::Content {
+            birth_date: self.birth_date,
+            sex: self.sex.digit(),
+            name: &self.name,
+            address: &self.address,
+            photo,
+            expires: self.card_expires,
+            security_code: &self.security_code,
+            my_number: digits,
+            municipality_code: &self.municipality_code,
+            birth_date_key: Pin::new(
+                era::era_yymmdd(self.birth_date).into_bytes(),
+                birth_counter,
+                PinFormat::Digits(6),
+            ),
+            code_b: Pin::new(code_b.into_bytes(), b_counter, PinFormat::Digits(14)),
+            code_a: Pin::new(digits.to_vec(), a_counter, PinFormat::Digits(12)),
+            signing_key: keys::card_key(self.seed, CardKey::CardFaceSigning)?,
+            records_key: keys::card_key(self.seed, CardKey::CardFaceRecords)?,
+            issuer_key: keys::ca_key(CaKey::CvFaceIssuer)?,
+            basic_info_opaque: seeded_bytes(self.seed, 0x6661_6365),
+        }))
+    }
+
+    /// The MF-level GET DATA objects (reference §1.7): `0042` issuer identification, `0045`
+    /// card identification number, `0066` card recognition data, `00F0` municipality code,
+    /// `00F2` expiry, `00F7` the intermediate's key ID, `00F8` and `7F21` the CV chain
+    /// (575 bytes each: an extended Le is needed), `5F51` the contact ATR without TS.
+    fn mf_data_objects(&self) -> Result<Vec<(u16, Vec<u8>)>, IssueError> {
+        let root_id = KeyId::new(cv::MF_ROOT, "001", 0);
+        let intermediate_id = KeyId::new(&format!("{}30", self.municipality_code), "002", 0);
+        let leaf_id = KeyId::new("0000050", "001", 0);
+        let root = keys::ca_key(CaKey::MfRoot)?;
+        let intermediate = keys::ca_key(CaKey::MfIntermediate)?;
+        let leaf = keys::ca_key(CaKey::MfLeaf)?;
+        let mut objects = vec![
+            (0x0042, root_id.0.to_vec()),
+            (0x0045, self.serial.as_bytes().to_vec()),
+            (0x0066, CARD_RECOGNITION_DATA.to_vec()),
             (0x00F0, self.municipality_code.as_bytes().to_vec()),
             (0x00F2, era::yyyymmdd(self.card_expires).into_bytes()),
-            (0x5F51, contact_atr.get(1..).unwrap_or_default().to_vec()),
-        ]
+            (0x00F7, intermediate_id.0.to_vec()),
+            (
+                0x00F8,
+                cv::data_object(
+                    root_id,
+                    &root,
+                    intermediate_id,
+                    &intermediate.to_public_key(),
+                ),
+            ),
+        ];
+        if !self.quirks.no_7f21_data_object {
+            objects.push((
+                0x7F21,
+                cv::data_object(
+                    intermediate_id,
+                    &intermediate,
+                    leaf_id,
+                    &leaf.to_public_key(),
+                ),
+            ));
+        }
+        objects.push(contact_atr_object());
+        Ok(objects)
     }
+}
+
+/// The built-in face photo: a 378×472 greyscale JPEG 2000 silhouette marked TEST
+/// (`ci/gen-photo`).
+pub const BUILT_IN_PHOTO: &[u8] = include_bytes!("../../assets/face-photo-test.jp2");
+
+/// GET DATA `0066`: GlobalPlatform card recognition data. The card's own bytes are not
+/// published (reference §1.7 says only that it is CRD under 1.2.840.114283); this is a
+/// minimal GP 2.2 CRD — a guess, shaped as GET DATA returns CRD on GP cards.
+const CARD_RECOGNITION_DATA: &[u8] = &[
+    0x66, 0x1C, 0x73, 0x1A, 0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01, 0x60, 0x0F, 0x06,
+    0x0D, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02, 0x02, 0x02, 0x01, 0x01, 0x00,
+];
+
+/// GET DATA `5F51`: the contact ATR without TS.
+fn contact_atr_object() -> (u16, Vec<u8>) {
+    let atr = crate::card::AtrPreset::Contact.bytes();
+    (0x5F51, atr.get(1..).unwrap_or_default().to_vec())
+}
+
+fn four_digit_pin(plan: &super::SecretPlan) -> Pin {
+    Pin::new(plan.value.as_bytes(), plan.counter, PinFormat::Digits(4))
+}
+
+/// `N` bytes derived from the seed and a salt.
+fn seeded_bytes<const N: usize>(seed: u64, salt: u64) -> [u8; N] {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ salt);
+    let mut out = [0u8; N];
+    rng.fill_bytes(&mut out);
+    out
 }
 
 fn issued(

@@ -21,14 +21,15 @@ use std::cell::RefCell;
 use std::fmt;
 use std::path::Path;
 
-pub use issue::{IssueError, IssuedCard, IssuedCertificate};
+pub use issue::{BUILT_IN_PHOTO, IssueError, IssuedCard, IssuedCertificate};
 pub use model::{
-    CardSection, Certificate, CertificateStatus, Certificates, Corruption, Holder, Municipality,
-    Pins, Profile, Secret, Sex, Token, Ymd,
+    AttributeField, AttributesCorruption, CardSection, Certificate, CertificateStatus,
+    Certificates, Corruption, Holder, IntegrityCorruption, Municipality, NameEncoding, Pins,
+    Profile, Secret, Sex, ShortEf, Token, VerificationTries, Ymd,
 };
 pub use my_number::MyNumber;
 pub use personalisation::{
-    AUTH_PIN_TRIES, CertificatePlan, Personalisation, SIGN_PIN_TRIES, SecretPlan,
+    AUTH_PIN_TRIES, CertificatePlan, FOUR_DIGIT_TRIES, Personalisation, SIGN_PIN_TRIES, SecretPlan,
 };
 
 /// The profile format version this build reads.

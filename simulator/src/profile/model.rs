@@ -48,6 +48,10 @@ pub struct Profile {
     /// Behaviours seen on some cards only; all off by default.
     #[serde(default)]
     pub quirks: Quirks,
+    /// The bytes of `card.photo`, read by [`Profile::resolve_files`](super::Profile).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub photo_data: Option<Vec<u8>>,
 }
 
 /// The card holder (基本4情報 and the rest).
@@ -152,6 +156,21 @@ pub struct CardSection {
     /// Which JPKI token the card presents (EF 0006 label).
     #[serde(default)]
     pub token: Token,
+    /// The 4-digit security code printed on the card face (セキュリティコード): part of
+    /// 照合番号B. Default: derived from `seed`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub security_code: Option<Spanned<String>>,
+    /// The 15-digit manufacturing serial of the common-card application's EF 0001.
+    /// Default: derived from `seed`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub serial: Option<Spanned<String>>,
+    /// The face photo: a JPEG 2000 file (JP2 or raw codestream), relative to the profile.
+    /// Default: the built-in TEST silhouette (378×472 greyscale, like J-LIS test cards).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub photo: Option<Spanned<String>>,
 }
 
 /// The issuing municipality (全国地方公共団体コード and romanised names).
@@ -305,6 +324,22 @@ pub struct Pins {
     /// 署名用パスワード: 6–16 of A–Z and 0–9 with at least one of each, 5 tries (EF 001B).
     #[serde(default = "Secret::sign")]
     pub sign: Secret,
+    /// 券面事項入力補助用暗証番号: 4 digits, 3 tries (input-support EF 0011).
+    /// Default: the same value as `auth`, with all tries.
+    #[serde(default)]
+    pub text: Option<Secret>,
+    /// 住民基本台帳用暗証番号 of the resident registry application (EF 001C): 4 digits,
+    /// 3 tries. Default: the same value as `auth`.
+    #[serde(default)]
+    pub resident: Option<Secret>,
+    /// The common-card application's EF 001C, a separate counter set to the same PIN.
+    /// Default: the same value as `resident`.
+    #[serde(default)]
+    pub common: Option<Secret>,
+    /// Tries of the keys whose values follow from the card data (照合番号A/B, the
+    /// birth-date key).
+    #[serde(default)]
+    pub verification: VerificationTries,
 }
 
 impl Default for Pins {
@@ -312,8 +347,61 @@ impl Default for Pins {
         Self {
             auth: Secret::auth(),
             sign: Secret::sign(),
+            text: None,
+            resident: None,
+            common: None,
+            verification: VerificationTries::default(),
         }
     }
+}
+
+/// Retry counters of 照合番号A (the My Number), 照合番号B (era birth date + expiry year +
+/// security code) and the card-face birth-date key. Their maximum is not published; the
+/// Digital Agency's guides say 10 (reference §2.6, single unverified source).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationTries {
+    /// Maximum tries of each of these keys.
+    #[serde(default = "default_verification_tries")]
+    #[schemars(with = "u8")]
+    pub tries: Spanned<u8>,
+    /// Tries left on input-support 照合番号A (EF 0014). Default: `tries`.
+    #[serde(default)]
+    #[schemars(with = "Option<u8>")]
+    pub text_a: Option<Spanned<u8>>,
+    /// Tries left on input-support 照合番号B (EF 0015).
+    #[serde(default)]
+    #[schemars(with = "Option<u8>")]
+    pub text_b: Option<Spanned<u8>>,
+    /// Tries left on card-face 照合番号A (EF 0013).
+    #[serde(default)]
+    #[schemars(with = "Option<u8>")]
+    pub face_a: Option<Spanned<u8>>,
+    /// Tries left on card-face 照合番号B (EF 0012).
+    #[serde(default)]
+    #[schemars(with = "Option<u8>")]
+    pub face_b: Option<Spanned<u8>>,
+    /// Tries left on the card-face birth-date key (EF 0011).
+    #[serde(default)]
+    #[schemars(with = "Option<u8>")]
+    pub face_birth_date: Option<Spanned<u8>>,
+}
+
+impl Default for VerificationTries {
+    fn default() -> Self {
+        Self {
+            tries: default_verification_tries(),
+            text_a: None,
+            text_b: None,
+            face_a: None,
+            face_b: None,
+            face_birth_date: None,
+        }
+    }
+}
+
+fn default_verification_tries() -> Spanned<u8> {
+    unspanned(10)
 }
 
 /// A secret and how many tries it has left.
@@ -345,14 +433,93 @@ impl Secret {
     }
 }
 
-/// Deliberate corruption of what the card stores. Each knob changes exactly the bytes it
-/// names.
+/// Deliberate corruption of what the card stores, for "corrupted notification data"
+/// scenarios. Every record, digest and signature is computed from the clean data first; each
+/// knob then changes exactly the bytes it names, so a corrupted card differs from the clean
+/// one only there (docs/profiles.md lists the bytes).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Corruption {
     /// The My Number's check digit is wrong (a given `my_number` may then have a bad check
     /// digit; a generated one gets the wrong digit).
     pub my_number_check_digit: bool,
+    /// Damage to 基本4情報 (input-support EF 0002).
+    pub attributes: AttributesCorruption,
+    /// Damage to the integrity record (input-support EF 0003).
+    pub integrity: Option<IntegrityCorruption>,
+    /// EFs that are shorter than clients expect.
+    pub short_ef: Vec<ShortEf>,
+}
+
+/// Damage to 基本4情報 (input-support EF 0002).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributesCorruption {
+    /// This field's length byte is one too large.
+    pub wrong_length: Option<AttributeField>,
+    /// This field's TLV is left out (outer length and offset table follow; its offset
+    /// entry is `00 00`).
+    pub missing_tag: Option<AttributeField>,
+    /// The file ends before the last field's value is complete (lengths unchanged).
+    pub truncated: bool,
+    /// Every DF21 offset points 2 bytes too far.
+    pub wrong_offsets: bool,
+    /// Hex bytes placed before `FF 20` (reported for some 2023 cards; e.g. `"0000"`).
+    #[schemars(with = "Option<String>")]
+    pub leading_bytes: Option<Spanned<String>>,
+    /// The name's encoding: `invalid-utf8` (its first byte becomes `FF`) or `shift-jis`
+    /// (written in Shift_JIS/CP932 instead of UTF-8).
+    pub name_encoding: Option<NameEncoding>,
+}
+
+/// A field of 基本4情報.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttributeField {
+    /// DF22 氏名.
+    Name,
+    /// DF23 住所.
+    Address,
+    /// DF24 birth date.
+    BirthDate,
+    /// DF25 sex.
+    Sex,
+}
+
+/// A wrong name encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameEncoding {
+    /// The first byte of the name is `FF`.
+    InvalidUtf8,
+    /// Shift_JIS (CP932) instead of UTF-8.
+    ShiftJis,
+}
+
+/// Which part of the integrity record is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntegrityCorruption {
+    /// DF31, the digest of EF 0001 (last bit flipped).
+    MyNumberDigest,
+    /// DF32, the digest of EF 0002 (last bit flipped).
+    AttributesDigest,
+    /// DF33, the signature (last bit flipped).
+    Signature,
+}
+
+/// An EF cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShortEf {
+    /// Input-support EF 0001: 15 bytes instead of 17 (MYNA-GO reads 17).
+    MyNumber,
+    /// Input-support EF 0003: 300 bytes instead of 336.
+    Integrity,
+    /// Input-support EF 0004: 500 bytes instead of 568.
+    CvCertificate,
+    /// Input-support EF 0005: 164 bytes instead of 256.
+    BasicInfo,
 }
 
 /// A calendar date written `YYYY-MM-DD`.

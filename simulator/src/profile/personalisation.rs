@@ -3,6 +3,8 @@
 use jiff::civil::Date;
 
 use super::ProfileError;
+use serde_saphyr::Spanned;
+
 use super::model::{Certificate, CertificateStatus, Profile, Secret, Sex, Token};
 use super::my_number::MyNumber;
 use super::validity::{self, CardValidity};
@@ -13,6 +15,9 @@ use crate::security::{PinFormat, RetryCounter};
 pub const AUTH_PIN_TRIES: u8 = 3;
 /// Tries of the signature password (EF 001B; OpenSC `JPKI_SIGN_PIN_MAX_TRIES`).
 pub const SIGN_PIN_TRIES: u8 = 5;
+/// Tries of the other 4-digit PINs (input support 0011, resident registry and common card
+/// 001C; reference §2.6).
+pub const FOUR_DIGIT_TRIES: u8 = 3;
 
 /// A certificate the card will hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +111,24 @@ pub struct Personalisation {
     pub auth_pin: SecretPlan,
     /// 署名用パスワード.
     pub sign_pin: SecretPlan,
+    /// 券面事項入力補助用暗証番号 (input-support 0011).
+    pub text_pin: SecretPlan,
+    /// Resident registry 001C.
+    pub resident_pin: SecretPlan,
+    /// Common card 001C.
+    pub common_pin: SecretPlan,
+    /// Counters of input-support 照合番号A / B.
+    pub text_codes: (RetryCounter, RetryCounter),
+    /// Counters of card-face 照合番号A / B and the birth-date key.
+    pub face_codes: (RetryCounter, RetryCounter, RetryCounter),
+    /// Security code printed on the card (4 digits).
+    pub security_code: String,
+    /// Manufacturing serial (15 digits).
+    pub serial: String,
+    /// The face photo (JPEG 2000), or `None` for the built-in one.
+    pub photo: Option<Vec<u8>>,
+    /// Deliberate damage to the input-support application's files.
+    pub damage: crate::apps::text::Damage,
     /// Quirks.
     pub quirks: Quirks,
 }
@@ -259,6 +282,66 @@ impl Profile {
             PinFormat::Digits(4),
             AUTH_PIN_TRIES,
         )?;
+        let four_digit = |secret: &Option<Secret>, path: &str, default: &SecretPlan| match secret {
+            Some(s) => secret_plan(origin, s, path, PinFormat::Digits(4), FOUR_DIGIT_TRIES),
+            None => Ok(SecretPlan {
+                value: default.value.clone(),
+                counter: RetryCounter::new(FOUR_DIGIT_TRIES, FOUR_DIGIT_TRIES),
+            }),
+        };
+        let text_pin = four_digit(&self.pins.text, "pins.text", &auth_pin)?;
+        let resident_pin = four_digit(&self.pins.resident, "pins.resident", &auth_pin)?;
+        let common_pin = four_digit(&self.pins.common, "pins.common", &resident_pin)?;
+        let v = &self.pins.verification;
+        let max = v.tries.value;
+        if !(1..=15).contains(&max) {
+            return Err(ProfileError::at(
+                origin,
+                &v.tries,
+                "pins.verification.tries",
+                format!("{max} tries: must be 1 to 15 (63 Cx reports at most 15)"),
+            ));
+        }
+        let counter = |left: &Option<Spanned<u8>>, name: &str| match left {
+            Some(l) if l.value > max => Err(ProfileError::at(
+                origin,
+                l,
+                &format!("pins.verification.{name}"),
+                format!(
+                    "{} is more than the {max} tries (pins.verification.tries)",
+                    l.value
+                ),
+            )),
+            Some(l) => Ok(RetryCounter::new(max, l.value)),
+            None => Ok(RetryCounter::new(max, max)),
+        };
+        let text_codes = (counter(&v.text_a, "text_a")?, counter(&v.text_b, "text_b")?);
+        let face_codes = (
+            counter(&v.face_a, "face_a")?,
+            counter(&v.face_b, "face_b")?,
+            counter(&v.face_birth_date, "face_birth_date")?,
+        );
+        let security_code =
+            digits_field(origin, &self.card.security_code, "card.security_code", 4)?
+                .unwrap_or_else(|| seeded_digits(self.seed, 0x7365_6375, 4));
+        let serial = digits_field(origin, &self.card.serial, "card.serial", 15)?
+            .unwrap_or_else(|| format!("4{}", seeded_digits(self.seed, 0x7365_7269, 14)));
+        let photo = match (&self.card.photo, &self.photo_data) {
+            (None, _) => None,
+            (Some(_), Some(data)) => Some(data.clone()),
+            (Some(path), None) => {
+                return Err(ProfileError::at(
+                    origin,
+                    path,
+                    "card.photo",
+                    format!(
+                        "`{}` was not read: photos are read when a profile is loaded from a file",
+                        path.value
+                    ),
+                ));
+            }
+        };
+        let damage = self.damage(origin)?;
         let sign_pin = secret_plan(
             origin,
             &self.pins.sign,
@@ -306,7 +389,58 @@ impl Profile {
             sign_certificate,
             auth_pin,
             sign_pin,
+            text_pin,
+            resident_pin,
+            common_pin,
+            text_codes,
+            face_codes,
+            security_code,
+            serial,
+            photo,
+            damage,
             quirks: self.quirks,
+        })
+    }
+
+    fn damage(&self, origin: &str) -> Result<crate::apps::text::Damage, ProfileError> {
+        use super::model::{AttributeField, IntegrityCorruption, NameEncoding, ShortEf};
+        use crate::apps::text::{Damage, Field, IntegrityDamage};
+        let field = |f: AttributeField| match f {
+            AttributeField::Name => Field::Name,
+            AttributeField::Address => Field::Address,
+            AttributeField::BirthDate => Field::BirthDate,
+            AttributeField::Sex => Field::Sex,
+        };
+        let a = &self.corruption.attributes;
+        let leading_bytes = match &a.leading_bytes {
+            None => None,
+            Some(hex) => Some(crate::hex::decode(&hex.value).map_err(|e| {
+                ProfileError::at(
+                    origin,
+                    hex,
+                    "corruption.attributes.leading_bytes",
+                    e.to_string(),
+                )
+            })?),
+        };
+        let short = |which| self.corruption.short_ef.contains(&which);
+        Ok(Damage {
+            wrong_length: a.wrong_length.map(field),
+            missing_tag: a.missing_tag.map(field),
+            truncated: a.truncated,
+            wrong_offsets: a.wrong_offsets,
+            leading_bytes,
+            name_invalid_utf8: a.name_encoding == Some(NameEncoding::InvalidUtf8),
+            name_shift_jis: a.name_encoding == Some(NameEncoding::ShiftJis),
+            integrity: self.corruption.integrity.map(|i| match i {
+                IntegrityCorruption::MyNumberDigest => IntegrityDamage::MyNumberDigest,
+                IntegrityCorruption::AttributesDigest => IntegrityDamage::AttributesDigest,
+                IntegrityCorruption::Signature => IntegrityDamage::Signature,
+            }),
+            short_my_number: short(ShortEf::MyNumber),
+            short_integrity: short(ShortEf::Integrity),
+            short_cv_certificate: short(ShortEf::CvCertificate),
+            short_basic_info: short(ShortEf::BasicInfo),
         })
     }
 
@@ -433,4 +567,34 @@ fn secret_plan(
         value: secret.value.value.clone(),
         counter: RetryCounter::new(max, left),
     })
+}
+
+/// An optional field of exactly `n` ASCII digits.
+fn digits_field(
+    origin: &str,
+    field: &Option<Spanned<String>>,
+    path: &str,
+    n: usize,
+) -> Result<Option<String>, ProfileError> {
+    match field {
+        None => Ok(None),
+        Some(s) if s.value.len() == n && s.value.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(s.value.clone()))
+        }
+        Some(s) => Err(ProfileError::at(
+            origin,
+            s,
+            path,
+            format!("`{}` must be exactly {n} digits 0-9", s.value),
+        )),
+    }
+}
+
+/// `n` decimal digits derived from the seed and a per-field salt.
+fn seeded_digits(seed: u64, salt: u64, n: usize) -> String {
+    use rand_core::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ salt);
+    (0..n)
+        .map(|_| char::from(b'0' + (rng.next_u32() % 10) as u8))
+        .collect()
 }

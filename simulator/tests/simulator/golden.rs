@@ -59,6 +59,26 @@ fn sequence_4_signature_certificate_and_signing() {
 }
 
 #[test]
+fn sequence_5_my_number() {
+    check("seq05-my-number");
+}
+
+#[test]
+fn sequence_6_basic_four_information() {
+    check("seq06-basic-four-information");
+}
+
+#[test]
+fn sequence_7_card_face_via_code_a() {
+    check("seq07-card-face");
+}
+
+#[test]
+fn sequence_10_common_card_serial() {
+    check("seq10-common-card-serial");
+}
+
+#[test]
 fn sequence_8_pin_status_sweep() {
     check("seq08-pin-status-sweep");
 }

@@ -8,7 +8,9 @@
     clippy::indexing_slicing
 )]
 
+mod applications;
 mod behaviour;
+mod corruption;
 mod golden;
 mod profiles;
 mod signatures;

@@ -114,10 +114,14 @@ pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> V
     if sw != [0x90, 0x00] || head.len() < 4 {
         return head;
     }
-    let total = match head.get(1) {
-        Some(0x82) => usize::from(u16::from_be_bytes([head[2], head[3]])) + 4,
-        Some(0x81) => usize::from(head[2]) + 3,
-        Some(&n) if n < 0x80 => usize::from(n) + 2,
+    // One- or two-byte tag (30 …, FF 20 …), then a BER length.
+    let tag_len = if head[0] & 0x1F == 0x1F { 2 } else { 1 };
+    let total = match head.get(tag_len) {
+        Some(0x82) => {
+            usize::from(u16::from_be_bytes([head[tag_len + 1], head[tag_len + 2]])) + tag_len + 3
+        }
+        Some(0x81) => usize::from(head[tag_len + 1]) + tag_len + 2,
+        Some(&n) if n < 0x80 => usize::from(n) + tag_len + 1,
         _ => return head,
     };
     let mut out = head;
