@@ -39,13 +39,7 @@ fn files(card: &Card) -> Files {
 
 /// Issues the base card with `corruption:` set to `knob` and returns (clean, damaged) files
 /// and the damaged card, powered.
-fn with(
-    knob: &str,
-) -> (
-    BTreeMap<(AppId, u16), Vec<u8>>,
-    BTreeMap<(AppId, u16), Vec<u8>>,
-    Card,
-) {
+fn with(knob: &str) -> (Files, Files, Card) {
     let (clean, _) = support::card_from(BASE);
     let (damaged, _) = support::card_from(&format!("{BASE}corruption:\n{knob}"));
     (files(&clean), files(&damaged), damaged)
