@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use jiff::civil::Date;
 use mynasim_simulator::apps::jpki::ef;
 use mynasim_simulator::hex;
-use mynasim_simulator::pki::x509;
+use mynasim_simulator::pki::{published, x509};
 use mynasim_simulator::profile::{IssuedCard, IssuedCertificate, era};
 use mynasim_simulator::transcript;
 use serde::Serialize;
@@ -46,6 +46,36 @@ pub struct CardReport {
     pub ca_certificates: CaReport,
     /// Retry counters.
     pub pins: PinsReport,
+    /// The 4-digit PINs of the other applications and the 照合番号 keys.
+    pub other_keys: Vec<KeyReport>,
+    /// The committed trust anchors (public half of the test PKI).
+    pub trust_anchors: TrustAnchorsReport,
+}
+
+/// A key reference of the input-support, card-face, common-card or resident application.
+#[derive(Debug, Serialize)]
+pub struct KeyReport {
+    /// Application short name.
+    pub application: String,
+    /// The key EF.
+    pub ef: String,
+    /// What it is.
+    pub name: String,
+    /// The value (`****` for PINs unless revealed; 照合番号 are printed on the card).
+    pub value: String,
+    /// Tries left.
+    pub tries_left: u8,
+    /// Maximum tries.
+    pub max_tries: u8,
+}
+
+/// Where the test PKI's public half is.
+#[derive(Debug, Serialize)]
+pub struct TrustAnchorsReport {
+    /// Directory in the mynasim repository.
+    pub directory: String,
+    /// Files and what they are.
+    pub files: Vec<(String, String)>,
 }
 
 /// The holder.
@@ -99,6 +129,14 @@ pub struct CardInfoReport {
     pub token: String,
     /// Municipality code.
     pub municipality_code: String,
+    /// Security code printed on the card face.
+    pub security_code: String,
+    /// Manufacturing serial (common-card EF 0001).
+    pub serial: String,
+    /// 照合番号A (the My Number).
+    pub verification_code_a: String,
+    /// 照合番号B (era birth date + expiry year + security code).
+    pub verification_code_b: String,
 }
 
 /// One certificate.
@@ -259,6 +297,14 @@ pub fn report(source: &ProfileSource, issued: &IssuedCard, reveal: bool) -> Card
             atr: hex::spaced(p.atr.bytes()),
             token: p.token.label().to_owned(),
             municipality_code: p.municipality_code.clone(),
+            security_code: p.security_code.clone(),
+            serial: p.serial.clone(),
+            verification_code_a: p.my_number.to_string(),
+            verification_code_b: mynasim_simulator::apps::text::verification_code_b(
+                p.birth_date,
+                p.card_expires,
+                &p.security_code,
+            ),
         },
         certificates: CertificatesReport {
             auth: issued
@@ -288,7 +334,100 @@ pub fn report(source: &ProfileSource, issued: &IssuedCard, reveal: bool) -> Card
                 max_tries: p.sign_pin.counter.max(),
             }),
         },
+        other_keys: other_keys(p, reveal),
+        trust_anchors: TrustAnchorsReport {
+            directory: published::DIRECTORY.to_owned(),
+            files: published::FILES
+                .iter()
+                .map(|f| (f.file.to_owned(), f.what.to_owned()))
+                .collect(),
+        },
     }
+}
+
+fn other_keys(p: &mynasim_simulator::profile::Personalisation, reveal: bool) -> Vec<KeyReport> {
+    let mask = |v: &str| {
+        if reveal {
+            v.to_owned()
+        } else {
+            "*".repeat(v.len())
+        }
+    };
+    let key = |app: &str,
+               ef: u16,
+               name: &str,
+               value: String,
+               c: mynasim_simulator::security::RetryCounter| KeyReport {
+        application: app.to_owned(),
+        ef: format!("{ef:04X}"),
+        name: name.to_owned(),
+        value,
+        tries_left: c.left(),
+        max_tries: c.max(),
+    };
+    let code_b = mynasim_simulator::apps::text::verification_code_b(
+        p.birth_date,
+        p.card_expires,
+        &p.security_code,
+    );
+    vec![
+        key(
+            "text",
+            0x0011,
+            "input-support PIN",
+            mask(&p.text_pin.value),
+            p.text_pin.counter,
+        ),
+        key(
+            "text",
+            0x0014,
+            "verification code A",
+            p.my_number.to_string(),
+            p.text_codes.0,
+        ),
+        key(
+            "text",
+            0x0015,
+            "verification code B",
+            code_b.clone(),
+            p.text_codes.1,
+        ),
+        key(
+            "face",
+            0x0013,
+            "verification code A",
+            p.my_number.to_string(),
+            p.face_codes.0,
+        ),
+        key(
+            "face",
+            0x0012,
+            "verification code B",
+            code_b,
+            p.face_codes.1,
+        ),
+        key(
+            "face",
+            0x0011,
+            "birth-date key",
+            era::era_yymmdd(p.birth_date),
+            p.face_codes.2,
+        ),
+        key(
+            "juki",
+            0x001C,
+            "resident PIN",
+            mask(&p.resident_pin.value),
+            p.resident_pin.counter,
+        ),
+        key(
+            "common",
+            0x001C,
+            "resident PIN",
+            mask(&p.common_pin.value),
+            p.common_pin.counter,
+        ),
+    ]
 }
 
 /// Renders the report as text.
@@ -335,6 +474,16 @@ pub fn render_text(r: &CardReport) -> String {
     let _ = writeln!(s, "ATR          {} ({})", r.card.atr, r.card.atr_preset);
     let _ = writeln!(s, "Token        {}", r.card.token);
     let _ = writeln!(s, "Municipality {}", r.card.municipality_code);
+    let _ = writeln!(
+        s,
+        "Security code {}, serial {}",
+        r.card.security_code, r.card.serial
+    );
+    let _ = writeln!(
+        s,
+        "Verification codes (照合番号) A {}, B {}",
+        r.card.verification_code_a, r.card.verification_code_b
+    );
     let _ = writeln!(s, "\nCertificates");
     for (title, cert) in [
         ("user authentication", &r.certificates.auth),
@@ -375,20 +524,40 @@ pub fn render_text(r: &CardReport) -> String {
         if let Some(p) = pin {
             let _ = writeln!(
                 s,
-                "  {title:<24} EF {}  {:<16} {} of {} tries left{}",
+                "  {title:<32} EF {}  {:<16} {} of {} tries left{}",
                 p.ef,
                 p.value,
                 p.tries_left,
                 p.max_tries,
-                if p.tries_left == 0 {
-                    " — BLOCKED"
-                } else {
-                    ""
-                }
+                blocked(p.tries_left)
             );
         }
     }
+    for k in &r.other_keys {
+        let title = format!("{} ({})", k.name, k.application);
+        let _ = writeln!(
+            s,
+            "  {title:<32} EF {}  {:<16} {} of {} tries left{}",
+            k.ef,
+            k.value,
+            k.tries_left,
+            k.max_tries,
+            blocked(k.tries_left)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nTrust anchors (TEST): {}/ in the mynasim repository, or `card show --export DIR`",
+        r.trust_anchors.directory
+    );
+    for (file, what) in &r.trust_anchors.files {
+        let _ = writeln!(s, "  {file:<28} {what}");
+    }
     s
+}
+
+fn blocked(tries_left: u8) -> &'static str {
+    if tries_left == 0 { " — BLOCKED" } else { "" }
 }
 
 /// `mynasim card show`.
@@ -423,6 +592,9 @@ fn export(dir: &Path, issued: &IssuedCard) -> anyhow::Result<()> {
     for (name, der) in files {
         std::fs::write(dir.join(format!("{name}.der")), der)?;
         std::fs::write(dir.join(format!("{name}.pem")), x509::pem(der))?;
+    }
+    for file in published::FILES {
+        std::fs::write(dir.join(file.file), file.content()?)?;
     }
     Ok(())
 }

@@ -88,7 +88,8 @@ pub struct ShowArgs {
     /// Print JSON instead of text (certificates included as PEM).
     #[arg(long)]
     pub json: bool,
-    /// Also write the four certificates (PEM and DER) into this directory.
+    /// Also write the card's certificates (PEM and DER) and the test trust anchors (CA
+    /// certificates, CV CA public keys) into this directory.
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
     /// Print PIN and password values instead of `****`.

@@ -199,3 +199,82 @@ fn schema_profile_is_a_json_schema() {
     assert_eq!(v["additionalProperties"], false);
     assert!(v["properties"]["holder"].is_object());
 }
+
+/// Every EF of every application of the default card can be read with `card apdu`, after
+/// the credential its access rule names (reference §1.3–§1.6).
+#[test]
+fn card_apdu_reads_every_ef_of_every_application() {
+    let v: serde_json::Value =
+        serde_json::from_slice(&mynasim(&["card", "show", "--json"]).stdout).unwrap();
+    let my_number = v["my_number"]["value"].as_str().unwrap().to_owned();
+    let code_b = v["card"]["verification_code_b"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let birth = v["other_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "birth-date key")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02X}")).collect::<String>();
+    let verify = |fid: &str, secret: &str| {
+        vec![
+            format!("00A4020C02{fid}"),
+            format!("00200080{:02X}{}", secret.len(), hex(secret)),
+        ]
+    };
+    let select = |aid: &str| format!("00A4040C0A{aid}");
+    let read = |fid: &str| vec![format!("00A4020C02{fid}"), "00B00000000000".to_owned()];
+    let mut apdus: Vec<String> = Vec::new();
+    let mut reads = 0;
+    let mut add_reads = |apdus: &mut Vec<String>, fids: &[&str]| {
+        for fid in fids {
+            apdus.extend(read(fid));
+            reads += 1;
+        }
+    };
+    apdus.push(select("D392F000260100000001"));
+    apdus.extend(verify("001B", "ABC123"));
+    add_reads(
+        &mut apdus,
+        &["0001", "0002", "0006", "0008", "000A", "000B"],
+    );
+    apdus.push(select("D3921000310001010408"));
+    apdus.extend(verify("0011", "1234"));
+    add_reads(
+        &mut apdus,
+        &[
+            "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008",
+        ],
+    );
+    apdus.push(select("D3921000310001010402"));
+    apdus.extend(verify("0011", &birth));
+    apdus.extend(verify("0013", &my_number));
+    apdus.extend(verify("0012", &code_b));
+    add_reads(
+        &mut apdus,
+        &["0001", "0002", "0003", "0004", "0005", "0006"],
+    );
+    apdus.push(select("D3921000310001010100"));
+    apdus.push("00B2010C00".to_owned());
+    apdus.push("00B2011400".to_owned());
+    apdus.push(select("D3921000310001010401"));
+    apdus.push("00B2011400".to_owned());
+    let mut args = vec!["card", "apdu"];
+    args.extend(apdus.iter().map(String::as_str));
+    let o = mynasim(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), apdus.len());
+    for (apdu, response) in apdus.iter().zip(&lines) {
+        assert!(response.ends_with("90 00"), "{apdu} answered {response}");
+        if apdu.starts_with("00B") {
+            assert!(response.len() > 5, "{apdu} returned no data");
+        }
+    }
+    assert_eq!(reads, 20);
+}

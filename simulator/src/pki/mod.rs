@@ -5,4 +5,5 @@
 pub mod cv;
 pub mod jpki;
 pub mod keys;
+pub mod published;
 pub mod x509;

@@ -156,13 +156,65 @@ impl Profile {
         Ok(profile)
     }
 
-    /// Reads and parses a profile file.
+    /// Reads and parses a profile file, and the files it names.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}"))
         })?;
-        Self::from_yaml(&text, &origin)
+        let mut profile = Self::from_yaml(&text, &origin)?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        profile.resolve_files(base, &origin)?;
+        Ok(profile)
+    }
+
+    /// Reads the files a profile names (`card.photo`), relative to `base`: the only file
+    /// I/O of profiles besides [`Profile::load`], so that [`Profile::personalise`] stays
+    /// pure.
+    pub fn resolve_files(&mut self, base: &Path, origin: &str) -> Result<(), ProfileError> {
+        let Some(photo) = &self.card.photo else {
+            return Ok(());
+        };
+        let path = base.join(&photo.value);
+        let data = std::fs::read(&path).map_err(|e| {
+            ProfileError::at(
+                origin,
+                photo,
+                "card.photo",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        const JP2_SIGNATURE: [u8; 12] = [
+            0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A,
+        ];
+        const CODESTREAM: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
+        if !(data.starts_with(&JP2_SIGNATURE) || data.starts_with(&CODESTREAM)) {
+            return Err(ProfileError::at(
+                origin,
+                photo,
+                "card.photo",
+                format!(
+                    "{} is not a JPEG 2000 file (no JP2 signature box or codestream marker)",
+                    path.display()
+                ),
+            ));
+        }
+        // The card-face record must stay under the 65 535-byte limit of its `82 xx xx`
+        // lengths, with room for the images and keys.
+        if data.len() > 60_000 {
+            return Err(ProfileError::at(
+                origin,
+                photo,
+                "card.photo",
+                format!(
+                    "{} is {} bytes; at most 60000 fit the card-face record",
+                    path.display(),
+                    data.len()
+                ),
+            ));
+        }
+        self.photo_data = Some(data);
+        Ok(())
     }
 }
 

@@ -97,3 +97,26 @@ fn transcripts_are_deterministic() {
     let b = support::run_script(&mut support::default_issued().card.clone(), &script);
     assert_eq!(a, b);
 }
+
+/// The committed trust anchors under simulator/keys/ca/ are what the simulator uses.
+#[test]
+fn published_trust_anchors_match_the_test_pki() {
+    use mynasim_simulator::pki::published;
+    let dir = support::repo().join(published::DIRECTORY);
+    for file in published::FILES {
+        let content = file.content().expect("content");
+        let path = dir.join(file.file);
+        if std::env::var_os("MYNASIM_BLESS").is_some() {
+            fs::write(&path, &content).expect("write anchor");
+            continue;
+        }
+        let committed = fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} is missing: run ci/bless", path.display()));
+        assert_eq!(
+            committed,
+            content,
+            "{} is stale: run ci/bless",
+            path.display()
+        );
+    }
+}

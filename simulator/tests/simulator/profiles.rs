@@ -187,3 +187,50 @@ fn the_same_profile_and_seed_give_the_same_card_and_another_seed_another() {
     assert_ne!(der(&a), der(&c));
     assert_ne!(a.personalisation.my_number, c.personalisation.my_number);
 }
+
+#[test]
+fn every_bundled_profile_loads_and_issues() {
+    let dir = support::repo().join("scenarios/profiles");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let p = profile::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        p.issue()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        count += 1;
+    }
+    assert!(count >= 16, "{count} profiles");
+}
+
+#[test]
+fn a_photo_file_is_read_relative_to_the_profile_and_checked() {
+    let dir = std::env::temp_dir().join(format!("mynasim-photo-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("me.jp2"),
+        mynasim_simulator::profile::BUILT_IN_PHOTO,
+    )
+    .unwrap();
+    std::fs::write(dir.join("bad.jp2"), b"GIF89a").unwrap();
+    let yaml = |photo: &str| format!("{BASE}  photo: {photo}\n");
+    std::fs::write(dir.join("ok.yaml"), yaml("me.jp2")).unwrap();
+    std::fs::write(dir.join("bad.yaml"), yaml("bad.jp2")).unwrap();
+    std::fs::write(dir.join("missing.yaml"), yaml("nope.jp2")).unwrap();
+    let p = profile::load(&dir.join("ok.yaml")).unwrap();
+    assert_eq!(
+        p.photo.as_deref(),
+        Some(mynasim_simulator::profile::BUILT_IN_PHOTO)
+    );
+    let e = profile::load(&dir.join("bad.yaml")).unwrap_err();
+    assert_eq!((e.line, e.path.as_str()), (7, "card.photo"));
+    assert!(e.message.contains("not a JPEG 2000 file"), "{e}");
+    let e = profile::load(&dir.join("missing.yaml")).unwrap_err();
+    assert!(e.message.contains("cannot read"), "{e}");
+    // Inline YAML cannot name a file.
+    let e = error(&yaml("me.jp2"));
+    assert!(e.message.contains("was not read"), "{e}");
+    let _ = std::fs::remove_dir_all(dir);
+}
