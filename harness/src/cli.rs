@@ -39,6 +39,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run scenarios against a target and report what differed.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
     /// Inspect a simulated card or send it APDUs by hand.
     #[command(subcommand)]
     Card(CardCommand),
@@ -48,6 +51,64 @@ pub enum Command {
         #[arg(value_enum)]
         format: SchemaFormat,
     },
+}
+
+const RUN_HELP: &str = "\
+Each scenario file describes a card (a profile plus overrides) and steps with expectations;
+docs/scenarios.md documents the format and `mynasim schema scenario` prints its JSON Schema.
+
+Targets:
+  sim            the scenario's own card, in process (default; no system packages)
+  vpcd           the scenario's card behind pcscd through the vpcd driver (needs pcscd and
+                 vsmartcard-vpcd, and root for a private pcscd)
+  pcsc:READER    whatever card is in READER (a real card, or `mynasim serve` through pcscd);
+                 scenarios not marked `portable: true` are reported n/a there
+
+Examples:
+  mynasim run                                   every scenario under scenarios/
+  mynasim run scenarios/pin --tags pin-lockout  a folder, one tag
+  mynasim run --filter 'auth PIN' --junit report.xml
+  mynasim run --shard 2/4                       the 2nd quarter, for a CI matrix
+
+Exit status: 0 all passed (n/a counts as passed), 1 a scenario failed, 2 a scenario or
+profile is invalid, 3 the target could not be reached.";
+
+/// `mynasim run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (searched for *.yaml, skipping profiles/).
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Where to run: sim, vpcd or pcsc:READER.
+    #[arg(long, short, default_value = "sim", value_name = "TARGET")]
+    pub target: crate::scenario::TargetSpec,
+    /// Only scenarios whose path or name contains this text.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Only scenarios with any of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Run shard K of N (scenarios are split round-robin in path order).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::scenario::Shard>,
+    /// Write a JUnit XML report (one test case per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report with per-step timings and transcripts.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Parallel scenarios (default: the number of CPUs; 1 for pcsc/vpcd targets).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Show PINs in failure transcripts and the JSON report.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// List the selected scenarios instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Print only failures and the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `mynasim card …`.
@@ -119,6 +180,8 @@ pub struct ApduArgs {
 pub enum SchemaFormat {
     /// Card profiles (scenarios/profiles/*.yaml).
     Profile,
+    /// Scenario files (scenarios/**/*.yaml).
+    Scenario,
 }
 
 /// Parses the command line, runs it, and returns the exit code.
@@ -147,9 +210,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Card(CardCommand::Show(args)) => card_cmd::show(&args),
         Command::Card(CardCommand::Apdu(args)) => card_cmd::apdu(&args),
+        Command::Run(args) => crate::run_cmd::run(&args),
         Command::Schema { format } => {
             let schema = match format {
                 SchemaFormat::Profile => mynasim_simulator::profile::json_schema(),
+                SchemaFormat::Scenario => schemars::schema_for!(crate::scenario::model::Scenario),
             };
             let text = serde_json::to_string_pretty(&schema).map_err(anyhow::Error::from)?;
             println!("{text}");

@@ -7,3 +7,5 @@ pub mod card_cmd;
 pub mod cli;
 pub mod exit;
 pub mod profiles;
+pub mod run_cmd;
+pub mod scenario;

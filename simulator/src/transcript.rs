@@ -65,6 +65,43 @@ pub fn push_exchange(out: &mut String, command: &[u8], response: &[u8], redact: 
     let _ = writeln!(out, "<< {}", hex::spaced(response));
 }
 
+/// The command's name for humans: `SELECT`, `READ BINARY`, `VERIFY`, … (reference §2.1).
+pub fn command_name(apdu: &[u8]) -> &'static str {
+    let Some((&cla, rest)) = apdu.split_first() else {
+        return "(empty)";
+    };
+    let Some(&ins) = rest.first() else {
+        return "(too short)";
+    };
+    let p1 = rest.get(1).copied().unwrap_or(0);
+    let proprietary = cla & 0x80 != 0;
+    match (proprietary, ins) {
+        _ if cla == 0xFF => "reader pseudo-APDU",
+        (false, 0xA4) => match p1 {
+            0x04 => "SELECT DF",
+            0x02 => "SELECT EF",
+            0x00 => "SELECT MF",
+            _ => "SELECT",
+        },
+        (false, 0xB0) => "READ BINARY",
+        (false, 0xB2) => "READ RECORD",
+        (false, 0x20) if apdu.len() == 4 => "VERIFY (retry query)",
+        (false, 0x20) => "VERIFY",
+        (false, 0x24) => "CHANGE REFERENCE DATA",
+        (false, 0x84) => "GET CHALLENGE",
+        (false, 0x88) => "INTERNAL AUTHENTICATE",
+        (false, 0xC0) => "GET RESPONSE",
+        (false, 0xCA) => "GET DATA",
+        (false, 0x82) => "EXTERNAL AUTHENTICATE",
+        (true, 0x2A) => "COMPUTE DIGITAL SIGNATURE",
+        (true, 0x32) => "CHANGE KEY",
+        (true, 0xAE) => "SET SESSION KEY",
+        (true, 0xA2) => "SET PUBLIC IC KEY",
+        (true, 0xFC) => "LAST COMMAND INDICATOR",
+        _ => "unknown instruction",
+    }
+}
+
 /// A short decoded note for a response: `63 C2 (verification failed / tries left)`.
 pub fn describe_response(response: &[u8]) -> String {
     match Response::parse(response) {

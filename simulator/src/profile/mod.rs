@@ -65,7 +65,7 @@ impl fmt::Display for ProfileError {
 
 impl ProfileError {
     /// An error at a value's position.
-    pub(crate) fn at<T>(
+    pub fn at<T>(
         origin: &str,
         spanned: &serde_saphyr::Spanned<T>,
         path: &str,
@@ -81,7 +81,7 @@ impl ProfileError {
     }
 
     /// An error with no position.
-    pub(crate) fn nowhere(origin: &str, path: &str, message: impl Into<String>) -> Self {
+    pub fn nowhere(origin: &str, path: &str, message: impl Into<String>) -> Self {
         Self {
             origin: origin.to_owned(),
             line: 0,

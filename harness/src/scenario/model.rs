@@ -1,0 +1,521 @@
+//! The scenario file format, version 1: the raw serde model. Strict (unknown keys are errors
+//! with file, line and column), externally tagged, no `flatten`/`untagged`; compiled into a
+//! [`Plan`](super::Plan) before anything runs.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// One scenario: a card situation and what should happen.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Format version; this mynasim reads version 1.
+    #[schemars(with = "u32")]
+    pub version: Spanned<u32>,
+    /// Short name, unique in the library (`auth PIN lockout`).
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// What the scenario shows, for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tags for `--tags` (`pin-lockout`, `field-bug`, …).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Where the expected behaviour comes from: a reference section, an issue, a field report.
+    #[serde(default)]
+    pub reference: Option<String>,
+    /// Whether the scenario runs on any My Number Card (real or simulated) because it needs
+    /// no particular card state, data or secrets. Scenarios that are not portable are "not
+    /// applicable" on `pcsc:` targets.
+    #[serde(default)]
+    pub portable: bool,
+    /// The card.
+    #[serde(default)]
+    pub card: CardSpec,
+    /// The steps, in order.
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+/// The card a scenario runs against: a profile plus overrides of any of its fields.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardSpec {
+    /// A profile: a name under `scenarios/profiles/`, or a path relative to the scenario.
+    #[serde(default = "default_profile")]
+    #[schemars(with = "String")]
+    pub profile: Spanned<String>,
+    /// Profile fields to override, written as in a profile (merged over it): e.g.
+    /// `pins: { auth: { tries_left: 1 } }`, `today: 2031-01-01`, `corruption: {…}`.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub set: Option<Spanned<serde_json::Value>>,
+}
+
+impl Default for CardSpec {
+    fn default() -> Self {
+        Self {
+            profile: default_profile(),
+            set: None,
+        }
+    }
+}
+
+fn default_profile() -> Spanned<String> {
+    Spanned::new(
+        "default".to_owned(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+/// One step: exactly one action key (`select: jpki`, `verify: {…}`, …), what to `expect`,
+/// and optionally a name (`as`) to keep the response under. Read by a hand-written
+/// deserializer (no `flatten`), so every error keeps its line and column.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The action.
+    pub action: Action,
+    /// What the response must look like. Default: SW `9000`.
+    pub expect: Option<Expect>,
+    /// Keep the response data under this name, for `${name}` and later checks.
+    pub capture: Option<String>,
+    /// A note for humans.
+    pub note: Option<String>,
+}
+
+/// The keys a step may have besides its action.
+const STEP_KEYS: &[&str] = &[
+    "select",
+    "select_ef",
+    "verify",
+    "retries",
+    "change_pin",
+    "change_key",
+    "read",
+    "read_record",
+    "sign",
+    "get_challenge",
+    "get_data",
+    "internal_authenticate",
+    "power",
+    "apdu",
+    "expect",
+    "as",
+    "note",
+];
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct StepVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for StepVisitor {
+            type Value = Step;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a step: one action key (select, verify, read, …) with optional expect, as, note")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+                use serde::de::Error;
+                let mut action: Option<(String, Action)> = None;
+                let mut expect = None;
+                let mut capture = None;
+                let mut note = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    let new_action = match key.as_str() {
+                        "expect" => {
+                            expect = Some(map.next_value()?);
+                            continue;
+                        }
+                        "as" => {
+                            capture = Some(map.next_value()?);
+                            continue;
+                        }
+                        "note" => {
+                            note = Some(map.next_value()?);
+                            continue;
+                        }
+                        "select" => Action::Select(map.next_value()?),
+                        "select_ef" => Action::SelectEf(map.next_value()?),
+                        "verify" => Action::Verify(map.next_value()?),
+                        "retries" => Action::Retries(map.next_value()?),
+                        "change_pin" => Action::ChangePin(map.next_value()?),
+                        "change_key" => Action::ChangeKey(map.next_value()?),
+                        "read" => Action::Read(map.next_value()?),
+                        "read_record" => Action::ReadRecord(map.next_value()?),
+                        "sign" => Action::Sign(map.next_value()?),
+                        "get_challenge" => Action::GetChallenge(map.next_value()?),
+                        "get_data" => Action::GetData(map.next_value()?),
+                        "internal_authenticate" => Action::InternalAuthenticate(map.next_value()?),
+                        "power" => Action::Power(map.next_value()?),
+                        "apdu" => Action::Apdu(map.next_value()?),
+                        other => return Err(A::Error::unknown_field(other, STEP_KEYS)),
+                    };
+                    if let Some((first, _)) = &action {
+                        return Err(A::Error::custom(format!(
+                            "a step has one action, this one has `{first}` and `{key}`: make them two steps"
+                        )));
+                    }
+                    action = Some((key, new_action));
+                }
+                let Some((_, action)) = action else {
+                    return Err(A::Error::custom(
+                        "a step needs an action: one of select, select_ef, verify, retries, change_pin, \
+                         change_key, read, read_record, sign, get_challenge, get_data, \
+                         internal_authenticate, power, apdu",
+                    ));
+                };
+                Ok(Step {
+                    action,
+                    expect,
+                    capture,
+                    note,
+                })
+            }
+        }
+
+        d.deserialize_map(StepVisitor)
+    }
+}
+
+impl JsonSchema for Step {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Step".into()
+    }
+
+    /// One alternative per action: the action key (required) plus `expect`, `as`, `note`.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let action = generator.subschema_for::<Action>();
+        let expect = generator.subschema_for::<Option<Expect>>();
+        let text = generator.subschema_for::<Option<String>>();
+        let action_value = generator
+            .definitions()
+            .get("Action")
+            .cloned()
+            .unwrap_or_else(|| action.to_value());
+        let variants = action_value
+            .get("oneOf")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let alternatives: Vec<serde_json::Value> = variants
+            .into_iter()
+            .map(|mut variant| {
+                if let Some(props) = variant.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                    props.insert("expect".into(), expect.clone().to_value());
+                    props.insert("as".into(), text.clone().to_value());
+                    props.insert("note".into(), text.clone().to_value());
+                }
+                variant
+            })
+            .collect();
+        schemars::json_schema!({
+            "description": "One step: exactly one action key, with optional `expect`, `as` (capture name) and `note`.",
+            "oneOf": alternatives
+        })
+    }
+}
+
+/// The actions a step can take. Each is written as a key of the step.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// SELECT an application by name (`jpki`, `text`, `face`, `common`, `juki`, `isd`) or by
+    /// DF name in hex (full or a prefix).
+    Select(String),
+    /// SELECT an EF of the current application by its 2-byte FID in hex (`"0018"`).
+    SelectEf(String),
+    /// VERIFY a secret.
+    Verify(Verify),
+    /// The case-1 retry query `00 20 00 80` (no try spent).
+    Retries(KeyRef),
+    /// CHANGE REFERENCE DATA `00 24 01 80` with a new secret.
+    ChangePin(ChangePin),
+    /// JICSAP CHANGE KEY `80 32 00 80` (resident PINs).
+    ChangeKey(ChangePin),
+    /// READ BINARY: the whole EF or a range.
+    Read(Read),
+    /// READ RECORD.
+    ReadRecord(ReadRecord),
+    /// COMPUTE DIGITAL SIGNATURE `80 2A`.
+    Sign(Sign),
+    /// GET CHALLENGE of this many bytes (1–256).
+    GetChallenge(u16),
+    /// GET DATA of a data object.
+    GetData(GetData),
+    /// INTERNAL AUTHENTICATE.
+    InternalAuthenticate(InternalAuthenticate),
+    /// Power the card `off`, `on`, or `reset` it (warm).
+    Power(Power),
+    /// A raw command APDU in hex (spaces allowed).
+    Apdu(String),
+}
+
+/// A key reference, optionally selected first.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    /// The key EF (`"0018"`); the step SELECTs it first (expecting `9000`). Default: the
+    /// current EF.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// VERIFY.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    /// The key EF, selected first. Default: the current EF.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The secret as text (`"1234"`, `"${card.code_b}"`).
+    pub pin: String,
+}
+
+/// CHANGE REFERENCE DATA / CHANGE KEY.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePin {
+    /// The key EF, selected first. Default: the current EF.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The new secret.
+    pub new: String,
+}
+
+/// READ BINARY.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    /// The EF, selected first. Default: the current EF.
+    #[serde(default)]
+    pub ef: Option<String>,
+    /// Start offset. Default 0.
+    #[serde(default)]
+    pub offset: u16,
+    /// Bytes to read in one READ BINARY (Le). Default: the whole EF, read like a client:
+    /// chunks of 256 (Le `00`) until a short chunk or `6B 00`.
+    #[serde(default)]
+    pub length: Option<u32>,
+    /// Read the whole EF in one READ BINARY with extended Le `00 00`.
+    #[serde(default)]
+    pub extended: bool,
+}
+
+/// READ RECORD.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRecord {
+    /// Record number (from 1).
+    pub record: u8,
+    /// Short EF identifier (1–30): `P2 = SFI<<3 | 4`, no SELECT. Default: the current EF.
+    #[serde(default)]
+    pub sfi: Option<u8>,
+    /// The EF, selected first (instead of `sfi`).
+    #[serde(default)]
+    pub ef: Option<String>,
+}
+
+/// The digest a `sign` step applies to `text`/`data` before sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Digest {
+    /// Send a SHA-256 DigestInfo of the message (what most clients do).
+    #[default]
+    Sha256,
+    /// Send a SHA-1 DigestInfo (JPKIREADER, JPKI-RS CLI).
+    Sha1,
+    /// Send the bytes as given.
+    None,
+}
+
+/// COMPUTE DIGITAL SIGNATURE.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sign {
+    /// The key EF (`"0017"`, `"001A"`), selected first. Default: the current EF.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Name the key in P2 as `80|SFI` instead of selecting it.
+    #[serde(default)]
+    pub by_sfi: bool,
+    /// P1, the signature scheme (reference §2.7): 0 pads the given bytes, 1 bare SHA-256,
+    /// 2 given hash, 3 card hashes, 4/5 PSS. Default 0.
+    #[serde(default)]
+    pub scheme: u8,
+    /// The message as text (UTF-8).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The message as hex.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// For scheme 0: how the message is turned into the bytes sent. Default: SHA-256
+    /// DigestInfo. Other schemes send the message (or its hash, for 2 and 4) as the card
+    /// expects.
+    #[serde(default)]
+    pub digest: Digest,
+    /// Le; default `00` (256).
+    #[serde(default)]
+    pub le: Option<u32>,
+}
+
+/// GET DATA.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetData {
+    /// The tag as 4 hex digits (`"00F8"`, `"5F51"`).
+    pub tag: String,
+    /// Use extended Le `00 00` (needed for the 575-byte CV certificates).
+    #[serde(default)]
+    pub extended: bool,
+}
+
+/// INTERNAL AUTHENTICATE.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InternalAuthenticate {
+    /// The key EF, named in P2 as `80|SFI` (`"0019"`).
+    pub key: String,
+    /// The challenge in hex.
+    pub challenge: String,
+}
+
+/// Power control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Power {
+    /// Remove power: the session ends.
+    Off,
+    /// Cold start.
+    On,
+    /// Warm reset.
+    Reset,
+}
+
+/// Expectations on a step's response. Every one given must hold.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The status word, 4 hex digits; `?` matches any nibble (`"63C?"`, `"6A8?"`).
+    #[serde(default)]
+    pub sw: Option<String>,
+    /// Sugar for `sw: 63Cx`: tries left after the step.
+    #[serde(default)]
+    pub tries_left: Option<u8>,
+    /// The data, exactly, in hex.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// The data starts with these bytes (hex).
+    #[serde(default)]
+    pub data_prefix: Option<String>,
+    /// The data has exactly this many bytes.
+    #[serde(default)]
+    pub data_length: Option<usize>,
+    /// A regular expression over the data as spaced upper-case hex (`"^30 82 "`).
+    #[serde(default)]
+    pub data_matches: Option<String>,
+    /// The data equals this text (UTF-8).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The data is an X.509 certificate with these properties.
+    #[serde(default)]
+    pub certificate: Option<CertificateExpect>,
+    /// The data is a signature that verifies with a certificate captured earlier
+    /// (`as: auth_cert`), over the step's message.
+    #[serde(default)]
+    pub signature_verifies_with: Option<String>,
+    /// The data holds a My Number (EF 0001 `FF 10 0C …`, or 12 digits) whose check digit is
+    /// `valid` or `invalid`.
+    #[serde(default)]
+    pub my_number_check_digit: Option<Validity>,
+    /// BER-TLV checks on the data.
+    #[serde(default)]
+    pub tlv: Vec<TlvExpect>,
+    /// The data is a card-verifiable certificate (EF 0004, GET DATA 00F8/7F21) whose
+    /// signature verifies with this key: a capture, or `mynasim-test-cv-ca` for the
+    /// simulator's published CV CA of the application.
+    #[serde(default)]
+    pub cv_certificate_verifies_with: Option<String>,
+}
+
+/// Valid or invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validity {
+    /// Passes the check.
+    Valid,
+    /// Fails the check.
+    Invalid,
+}
+
+/// Checks on an X.509 certificate.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateExpect {
+    /// The subject (RFC 4514) contains this text.
+    #[serde(default)]
+    pub subject_contains: Option<String>,
+    /// The issuer (RFC 4514) contains this text.
+    #[serde(default)]
+    pub issuer_contains: Option<String>,
+    /// notAfter is before this date (`YYYY-MM-DD`, or `today` for the profile's today).
+    #[serde(default)]
+    pub not_after_before: Option<String>,
+    /// notAfter is on or after this date (or `today`).
+    #[serde(default)]
+    pub not_after_after: Option<String>,
+    /// notBefore is on or before this date (or `today`).
+    #[serde(default)]
+    pub not_before_before: Option<String>,
+    /// These extensions are present (`key-usage`, `extended-key-usage`,
+    /// `subject-alt-name`, `issuer-alt-name`, `certificate-policies`,
+    /// `crl-distribution-points`, `authority-info-access`, `subject-key-identifier`,
+    /// `authority-key-identifier`, `basic-constraints`).
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// These extensions are absent.
+    #[serde(default)]
+    pub no_extensions: Vec<String>,
+    /// subjectAltName otherName values by OID (`1.2.392.200149.8.5.5.1: 試験　花子`).
+    #[serde(default)]
+    pub san: BTreeMap<String, String>,
+    /// The certificate's signature verifies with this certificate (a capture name).
+    #[serde(default)]
+    pub signed_by: Option<String>,
+}
+
+/// A check on one TLV object: the data (after `skip` bytes) parses as BER-TLV, and the object
+/// at `path` (tags in hex joined by `/`, e.g. `FF20/DF22`) has the given value.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlvExpect {
+    /// Bytes to skip before the TLV (e.g. 2 for the "leading bytes" variant).
+    #[serde(default)]
+    pub skip: usize,
+    /// Whether the data parses as TLV along the path. Default true.
+    #[serde(default = "yes")]
+    pub parses: bool,
+    /// Path to the object, tags in hex (`FF20/DF23`). Default: the outermost object.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The object's value equals this text (UTF-8).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The object's value equals these bytes (hex).
+    #[serde(default)]
+    pub hex: Option<String>,
+    /// The object's value has this many bytes.
+    #[serde(default)]
+    pub length: Option<usize>,
+    /// The object's value is valid UTF-8 (`valid`) or not (`invalid`).
+    #[serde(default)]
+    pub utf8: Option<Validity>,
+}
+
+fn yes() -> bool {
+    true
+}
