@@ -11,7 +11,7 @@ use mynasim_simulator::hex;
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    for target in ["apdu", "tlv", "profile", "card"] {
+    for target in ["apdu", "tlv", "profile", "card", "scenario"] {
         fs::create_dir_all(corpus.join(target))?;
     }
     let mut scripts = 0;
@@ -72,6 +72,11 @@ fn main() -> std::io::Result<()> {
             fs::copy(&path, corpus.join("profile").join(name))?;
         }
     }
+    let mut scenarios = Vec::new();
+    collect_yaml(&root.join("scenarios"), &mut scenarios)?;
+    for (i, path) in scenarios.iter().enumerate() {
+        fs::copy(path, corpus.join("scenario").join(format!("scenario-{i}.yaml")))?;
+    }
     // TLV seeds: a certificate-like header and a private-tag file.
     fs::write(
         corpus.join("tlv").join("ff40"),
@@ -85,5 +90,20 @@ fn main() -> std::io::Result<()> {
         "seeded corpora from {scripts} golden scripts in {}",
         corpus.display()
     );
+    Ok(())
+}
+
+/// Scenario files (not profiles) under `dir`.
+fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "profiles") {
+                collect_yaml(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
     Ok(())
 }

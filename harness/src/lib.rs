@@ -6,6 +6,8 @@
 pub mod card_cmd;
 pub mod cli;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod profiles;
 pub mod run_cmd;
 pub mod scenario;

@@ -42,10 +42,16 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         TargetSpec::Sim => std::thread::available_parallelism().map_or(2, usize::from),
         _ => 1,
     });
-    let (outcomes, millis) = scenario::run_all(entries, jobs, make_target.as_ref(), scenario::progress_wanted());
+    let (outcomes, millis) = scenario::run_all(
+        entries,
+        jobs,
+        make_target.as_ref(),
+        scenario::progress_wanted(),
+    );
     let summary = Summary::of(&outcomes, millis);
     let style = Style {
-        colour: std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none(),
+        colour: std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none(),
         reveal: args.no_redact,
     };
     for o in &outcomes {

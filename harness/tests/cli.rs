@@ -278,3 +278,119 @@ fn card_apdu_reads_every_ef_of_every_application() {
     }
     assert_eq!(reads, 20);
 }
+
+/// The JSON Schemas of both formats are committed under docs/schema/ and cannot drift:
+/// after an intended change, `ci/bless` rewrites them.
+#[test]
+fn schemas_match_the_committed_snapshots() {
+    for (format, file) in [
+        ("profile", "profile.schema.json"),
+        ("scenario", "scenario.schema.json"),
+    ] {
+        let o = mynasim(&["schema", format]);
+        assert!(o.status.success());
+        let path = repo().join("docs/schema").join(file);
+        if std::env::var_os("MYNASIM_BLESS").is_some() {
+            std::fs::write(&path, &o.stdout).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("{} is missing: run ci/bless", path.display()));
+        assert_eq!(
+            committed,
+            stdout(&o),
+            "{} is stale: run ci/bless",
+            path.display()
+        );
+    }
+}
+
+/// A newcomer's typical mistakes get messages that say where and what.
+#[test]
+fn a_broken_scenario_fails_with_a_message_a_newcomer_understands() {
+    let dir = std::env::temp_dir().join(format!("mynasim-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: broken\nsteps:\n  - select: jpki\n  - verify: { key: \"0018\", pin: \"1234\" }\n    expect: { sw: \"90000\" }\n",
+    )
+    .unwrap();
+    let o = mynasim(&["run", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "invalid scenario: exit 2");
+    let out = stdout(&o);
+    let expected = format!(
+        "{}:5:5: steps[1].expect.sw: `90000` is not 4 hex digits (with `?` for any nibble)",
+        file.display()
+    );
+    assert!(out.contains(&expected), "{out}");
+    // A failing expectation shows expected vs actual and the transcript, PINs masked.
+    std::fs::write(
+        &file,
+        "version: 1\nname: wrong expectation\nsteps:\n  - select: jpki\n  - verify: { key: \"0018\", pin: \"0000\" }\n    expect: { tries_left: 3 }\n",
+    )
+    .unwrap();
+    let o = mynasim(&["run", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "failed scenario: exit 1");
+    let out = stdout(&o);
+    for needle in [
+        "FAIL",
+        "step 2 (verify 0018), line 5:",
+        "SW: expected 63 C3, got 63 C2",
+        "=> >> 00 20 00 80 04 ** ** ** **",
+        "VERIFY",
+        "verification failed / tries left",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+    assert!(!out.contains("30 30 30 30"), "the PIN is masked");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn run_writes_junit_and_json_and_shards_deterministically() {
+    let dir = std::env::temp_dir().join(format!("mynasim-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("junit.xml");
+    let json = dir.join("report.json");
+    let o = mynasim(&[
+        "run",
+        "scenarios/pin",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<testcase") && xml.contains("user-authentication PIN lockout"),
+        "{xml}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["summary"]["failed"], 0);
+    let steps = v["scenarios"][0]["steps"].as_array().unwrap();
+    assert!(steps[0]["micros"].is_u64());
+    assert!(
+        !std::fs::read_to_string(&json)
+            .unwrap()
+            .contains("\"0020008004393939"),
+        "PINs masked"
+    );
+    // Shards partition the library.
+    let list = |shard: &str| {
+        stdout(&mynasim(&["run", "--list", "--shard", shard]))
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let all = stdout(&mynasim(&["run", "--list"])).lines().count();
+    let (a, b) = (list("1/2"), list("2/2"));
+    assert_eq!(a.len() + b.len(), all);
+    assert!(a.iter().all(|x| !b.contains(x)));
+    assert_eq!(list("1/2"), a, "deterministic");
+    let o = mynasim(&["run", "--shard", "3/2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}

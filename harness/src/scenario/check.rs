@@ -30,17 +30,30 @@ pub struct Context<'a> {
 pub fn check(e: &Expectations, sw: u16, data: &[u8], ctx: &Context<'_>) -> Vec<String> {
     let mut failures = Vec::new();
     if !e.sw.matches(sw) {
-        failures.push(format!("SW: expected {}, got {:02X} {:02X}", e.sw.display(), sw >> 8, sw & 0xFF));
+        failures.push(format!(
+            "SW: expected {}, got {:02X} {:02X}",
+            e.sw.display(),
+            sw >> 8,
+            sw & 0xFF
+        ));
     }
     if let Some(want) = &e.data
         && data != want.as_slice()
     {
-        failures.push(format!("data: expected {}, got {}", hex::spaced(want), shorten(data)));
+        failures.push(format!(
+            "data: expected {}, got {}",
+            hex::spaced(want),
+            shorten(data)
+        ));
     }
     if let Some(prefix) = &e.data_prefix
         && !data.starts_with(prefix)
     {
-        failures.push(format!("data: expected to start with {}, got {}", hex::spaced(prefix), shorten(data)));
+        failures.push(format!(
+            "data: expected to start with {}, got {}",
+            hex::spaced(prefix),
+            shorten(data)
+        ));
     }
     if let Some(n) = e.data_length
         && data.len() != n
@@ -50,12 +63,19 @@ pub fn check(e: &Expectations, sw: u16, data: &[u8], ctx: &Context<'_>) -> Vec<S
     if let Some(re) = &e.data_matches
         && !re.is_match(&hex::spaced(data))
     {
-        failures.push(format!("data: expected to match /{}/, got {}", re.as_str(), shorten(data)));
+        failures.push(format!(
+            "data: expected to match /{}/, got {}",
+            re.as_str(),
+            shorten(data)
+        ));
     }
     if let Some(text) = &e.text
         && data != text.as_bytes()
     {
-        failures.push(format!("text: expected {text:?}, got {:?}", String::from_utf8_lossy(data)));
+        failures.push(format!(
+            "text: expected {text:?}, got {:?}",
+            String::from_utf8_lossy(data)
+        ));
     }
     if let Some(c) = &e.certificate {
         certificate(c, data, ctx, &mut failures);
@@ -85,7 +105,11 @@ pub fn shorten(data: &[u8]) -> String {
     if data.len() <= 48 {
         return hex::spaced(data);
     }
-    format!("{} … ({} bytes)", hex::spaced(data.get(..48).unwrap_or(data)), data.len())
+    format!(
+        "{} … ({} bytes)",
+        hex::spaced(data.get(..48).unwrap_or(data)),
+        data.len()
+    )
 }
 
 fn parse_certificate(bytes: &[u8]) -> Result<Certificate, String> {
@@ -93,8 +117,12 @@ fn parse_certificate(bytes: &[u8]) -> Result<Certificate, String> {
 }
 
 fn public_key(cert: &Certificate) -> Result<PublicKey, String> {
-    PublicKey::try_from(cert.tbs_certificate().subject_public_key_info().owned_to_ref())
-        .map_err(|e| format!("certificate key is not RSA: {e}"))
+    PublicKey::try_from(
+        cert.tbs_certificate()
+            .subject_public_key_info()
+            .owned_to_ref(),
+    )
+    .map_err(|e| format!("certificate key is not RSA: {e}"))
 }
 
 fn resolve(d: DateRef, today: Date) -> Date {
@@ -111,7 +139,12 @@ fn jst_date(t: &x509_cert::time::Time) -> Option<Date> {
     Some(jiff::tz::offset(9).to_datetime(ts).date())
 }
 
-fn certificate(c: &super::compile::CertificateChecks, data: &[u8], ctx: &Context<'_>, failures: &mut Vec<String>) {
+fn certificate(
+    c: &super::compile::CertificateChecks,
+    data: &[u8],
+    ctx: &Context<'_>,
+    failures: &mut Vec<String>,
+) {
     let cert = match parse_certificate(data) {
         Ok(c) => c,
         Err(e) => {
@@ -125,31 +158,41 @@ fn certificate(c: &super::compile::CertificateChecks, data: &[u8], ctx: &Context
     if let Some(want) = &c.subject_contains
         && !subject.contains(want.as_str())
     {
-        failures.push(format!("certificate subject: expected to contain {want:?}, got {subject:?}"));
+        failures.push(format!(
+            "certificate subject: expected to contain {want:?}, got {subject:?}"
+        ));
     }
     if let Some(want) = &c.issuer_contains
         && !issuer.contains(want.as_str())
     {
-        failures.push(format!("certificate issuer: expected to contain {want:?}, got {issuer:?}"));
+        failures.push(format!(
+            "certificate issuer: expected to contain {want:?}, got {issuer:?}"
+        ));
     }
     let not_after = jst_date(&tbs.validity().not_after);
     let not_before = jst_date(&tbs.validity().not_before);
     if let (Some(d), Some(na)) = (c.not_after_before, not_after) {
         let d = resolve(d, ctx.today);
         if na >= d {
-            failures.push(format!("certificate notAfter: expected before {d}, got {na}"));
+            failures.push(format!(
+                "certificate notAfter: expected before {d}, got {na}"
+            ));
         }
     }
     if let (Some(d), Some(na)) = (c.not_after_after, not_after) {
         let d = resolve(d, ctx.today);
         if na < d {
-            failures.push(format!("certificate notAfter: expected on or after {d}, got {na}"));
+            failures.push(format!(
+                "certificate notAfter: expected on or after {d}, got {na}"
+            ));
         }
     }
     if let (Some(d), Some(nb)) = (c.not_before_before, not_before) {
         let d = resolve(d, ctx.today);
         if nb > d {
-            failures.push(format!("certificate notBefore: expected on or before {d}, got {nb}"));
+            failures.push(format!(
+                "certificate notBefore: expected on or before {d}, got {nb}"
+            ));
         }
     }
     let present: Vec<String> = tbs
@@ -171,7 +214,9 @@ fn certificate(c: &super::compile::CertificateChecks, data: &[u8], ctx: &Context
         for (oid, want) in &c.san {
             match values.iter().find(|(o, _)| o == oid) {
                 Some((_, got)) if got == want => {}
-                Some((_, got)) => failures.push(format!("certificate SAN {oid}: expected {want:?}, got {got:?}")),
+                Some((_, got)) => failures.push(format!(
+                    "certificate SAN {oid}: expected {want:?}, got {got:?}"
+                )),
                 None => failures.push(format!("certificate SAN {oid}: missing")),
             }
         }
@@ -217,7 +262,11 @@ fn signature(name: &str, sig: &[u8], ctx: &Context<'_>, failures: &mut Vec<Strin
         failures.push("signature_verifies_with: only for `sign` steps".to_owned());
         return;
     };
-    let key = match ctx.captures.get(name).map(|b| parse_certificate(b).and_then(|c| public_key(&c))) {
+    let key = match ctx
+        .captures
+        .get(name)
+        .map(|b| parse_certificate(b).and_then(|c| public_key(&c)))
+    {
         Some(Ok(k)) => k,
         Some(Err(e)) => {
             failures.push(format!("signature: capture `{name}`: {e}"));
@@ -229,7 +278,9 @@ fn signature(name: &str, sig: &[u8], ctx: &Context<'_>, failures: &mut Vec<Strin
         }
     };
     if let Err(why) = verify_signature(&key, op, sig) {
-        failures.push(format!("signature: does not verify with the key of `{name}` ({why})"));
+        failures.push(format!(
+            "signature: does not verify with the key of `{name}` ({why})"
+        ));
     }
 }
 
@@ -239,7 +290,11 @@ pub fn verify_signature(key: &PublicKey, op: &SignOp, sig: &[u8]) -> Result<(), 
     let result = match op.scheme {
         0 => match op.digest {
             Digest::Sha256 => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &sha256, sig),
-            Digest::Sha1 => key.verify(Pkcs1v15Sign::new::<sha1::Sha1>(), &sha1::Sha1::digest(&op.message), sig),
+            Digest::Sha1 => key.verify(
+                Pkcs1v15Sign::new::<sha1::Sha1>(),
+                &sha1::Sha1::digest(&op.message),
+                sig,
+            ),
             Digest::None => key.verify(Pkcs1v15Sign::new_unprefixed(), &op.message, sig),
         },
         1 => key.verify(Pkcs1v15Sign::new_unprefixed(), &sha256, sig),
@@ -268,7 +323,11 @@ fn my_number(want: Validity, data: &[u8], failures: &mut Vec<String>) {
     if valid != (want == Validity::Valid) {
         failures.push(format!(
             "my number {number}: check digit expected {}, is {}",
-            if want == Validity::Valid { "valid" } else { "invalid" },
+            if want == Validity::Valid {
+                "valid"
+            } else {
+                "invalid"
+            },
             if valid { "valid" } else { "invalid" }
         ));
     }
@@ -286,12 +345,19 @@ fn tlv_check(t: &super::compile::TlvCheck, data: &[u8]) -> Result<(), String> {
     if let Some(text) = &t.text
         && object != text.as_bytes()
     {
-        return Err(format!("expected {text:?}, got {:?}", String::from_utf8_lossy(object)));
+        return Err(format!(
+            "expected {text:?}, got {:?}",
+            String::from_utf8_lossy(object)
+        ));
     }
     if let Some(bytes) = &t.hex
         && object != bytes.as_slice()
     {
-        return Err(format!("expected {}, got {}", hex::spaced(bytes), shorten(object)));
+        return Err(format!(
+            "expected {}, got {}",
+            hex::spaced(bytes),
+            shorten(object)
+        ));
     }
     if let Some(n) = t.length
         && object.len() != n
@@ -301,7 +367,14 @@ fn tlv_check(t: &super::compile::TlvCheck, data: &[u8]) -> Result<(), String> {
     if let Some(want) = t.utf8 {
         let valid = std::str::from_utf8(object).is_ok();
         if valid != (want == Validity::Valid) {
-            return Err(format!("expected {} UTF-8", if want == Validity::Valid { "valid" } else { "invalid" }));
+            return Err(format!(
+                "expected {} UTF-8",
+                if want == Validity::Valid {
+                    "valid"
+                } else {
+                    "invalid"
+                }
+            ));
         }
     }
     Ok(())
@@ -318,7 +391,9 @@ fn find_path<'a>(data: &'a [u8], path: &[u32]) -> Result<&'a [u8], String> {
     }
     let mut current = outer;
     for &tag in rest {
-        let children = current.children().map_err(|e| format!("children of {} do not parse: {e}", current.tag))?;
+        let children = current
+            .children()
+            .map_err(|e| format!("children of {} do not parse: {e}", current.tag))?;
         current = children
             .into_iter()
             .find(|c| c.tag == Tag(tag))
@@ -336,20 +411,29 @@ fn cv_certificate(name: &str, data: &[u8], ctx: &Context<'_>, failures: &mut Vec
     };
     let keys: Vec<PublicKey> = if name == "mynasim-test-cv-ca" {
         use mynasim_simulator::pki::keys::{CaKey, ca_key};
-        [CaKey::CvFaceIssuer, CaKey::CvTextIssuer, CaKey::MfRoot, CaKey::MfIntermediate]
-            .into_iter()
-            .filter_map(|k| ca_key(k).ok().map(|k| k.to_public_key()))
-            .collect()
+        [
+            CaKey::CvFaceIssuer,
+            CaKey::CvTextIssuer,
+            CaKey::MfRoot,
+            CaKey::MfIntermediate,
+        ]
+        .into_iter()
+        .filter_map(|k| ca_key(k).ok().map(|k| k.to_public_key()))
+        .collect()
     } else {
         match ctx.captures.get(name).and_then(|b| ParsedCv::parse(b)) {
             Some(issuer) => vec![issuer.subject_key],
             None => {
-                failures.push(format!("cv certificate: capture `{name}` is not a CV certificate"));
+                failures.push(format!(
+                    "cv certificate: capture `{name}` is not a CV certificate"
+                ));
                 return;
             }
         }
     };
     if !keys.iter().any(|k| cert.verify(k)) {
-        failures.push(format!("cv certificate: signature does not verify with {name}"));
+        failures.push(format!(
+            "cv certificate: signature does not verify with {name}"
+        ));
     }
 }

@@ -370,7 +370,11 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         ));
     }
     if s.steps.is_empty() {
-        return Err(at(&s.name.referenced, "steps", "a scenario needs at least one step".into()));
+        return Err(at(
+            &s.name.referenced,
+            "steps",
+            "a scenario needs at least one step".into(),
+        ));
     }
     let dir = loaded.path.parent().unwrap_or_else(|| Path::new("."));
     let (card, profile_label) = resolve_card(&s.card, dir, &origin, cache)?;
@@ -380,11 +384,16 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         let path = format!("steps[{i}]");
         let loc = step.referenced;
         let fail = |sub: &str, message: String| at(&loc, &format!("{path}{sub}"), message);
-        let (label, op) = compile_action(&step.value.action, &card, &known).map_err(|(sub, m)| fail(&sub, m))?;
-        let expect = compile_expect(step.value.expect.as_ref(), &known).map_err(|(sub, m)| fail(&format!(".expect{sub}"), m))?;
+        let (label, op) =
+            compile_action(&step.value.action, &card, &known).map_err(|(sub, m)| fail(&sub, m))?;
+        let expect = compile_expect(step.value.expect.as_ref(), &known)
+            .map_err(|(sub, m)| fail(&format!(".expect{sub}"), m))?;
         if let Some(name) = &step.value.capture {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(fail(".as", format!("`{name}`: capture names are letters, digits and _")));
+                return Err(fail(
+                    ".as",
+                    format!("`{name}`: capture names are letters, digits and _"),
+                ));
             }
             known.insert(name.clone());
         }
@@ -437,22 +446,37 @@ fn resolve_card(
     let (base_text, base_origin, base_dir) = match &located {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| {
-                ProfileError::at(origin, &spec.profile, "card.profile", format!("cannot read {}: {e}", path.display()))
+                ProfileError::at(
+                    origin,
+                    &spec.profile,
+                    "card.profile",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let base_dir = path.parent().map_or_else(|| dir.to_owned(), Path::to_owned);
             (text, path.display().to_string(), base_dir)
         }
-        None if name == "default" => (DEFAULT_PROFILE.to_owned(), "<built-in default profile>".to_owned(), dir.to_owned()),
+        None if name == "default" => (
+            DEFAULT_PROFILE.to_owned(),
+            "<built-in default profile>".to_owned(),
+            dir.to_owned(),
+        ),
         None => {
             return Err(ProfileError::at(
                 origin,
                 &spec.profile,
                 "card.profile",
-                format!("no profile named `{name}`: looked for profiles/{name}.yaml beside the scenario and in the folders above it"),
+                format!(
+                    "no profile named `{name}`: looked for profiles/{name}.yaml beside the scenario and in the folders above it"
+                ),
             ));
         }
     };
-    let set_json = spec.set.as_ref().map(|s| s.value.to_string()).unwrap_or_default();
+    let set_json = spec
+        .set
+        .as_ref()
+        .map(|s| s.value.to_string())
+        .unwrap_or_default();
     let key = format!("{base_origin}\u{0}{set_json}");
     if let Some(hit) = cache.0.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok((hit, base_origin));
@@ -488,7 +512,11 @@ fn apply_overrides(
         origin: origin.to_owned(),
         line: set.referenced.line(),
         column: set.referenced.column(),
-        path: if path.is_empty() { "card.set".to_owned() } else { format!("card.set.{path}") },
+        path: if path.is_empty() {
+            "card.set".to_owned()
+        } else {
+            format!("card.set.{path}")
+        },
         message,
     };
     if !set.value.is_object() {
@@ -501,12 +529,12 @@ fn apply_overrides(
         let path = path.strip_suffix(".value").unwrap_or(&path).to_owned();
         here(&path, e.into_inner().to_string())
     })?;
-    let photo_overridden = set
-        .value
-        .get("card")
-        .and_then(|c| c.get("photo"))
-        .is_some();
-    let files_dir = if photo_overridden { scenario_dir } else { base_dir };
+    let photo_overridden = set.value.get("card").and_then(|c| c.get("photo")).is_some();
+    let files_dir = if photo_overridden {
+        scenario_dir
+    } else {
+        base_dir
+    };
     profile
         .resolve_files(files_dir, origin)
         .map_err(|e| here(&e.path, e.message))?;
@@ -536,8 +564,12 @@ type StepError = (String, String);
 
 fn fid(text: &str, sub: &str) -> Result<[u8; 2], StepError> {
     let bytes = hex::decode(text).map_err(|e| (sub.to_owned(), format!("`{text}`: {e}")))?;
-    <[u8; 2]>::try_from(bytes.as_slice())
-        .map_err(|_| (sub.to_owned(), format!("`{text}` is not a 2-byte FID such as \"0018\"")))
+    <[u8; 2]>::try_from(bytes.as_slice()).map_err(|_| {
+        (
+            sub.to_owned(),
+            format!("`{text}` is not a 2-byte FID such as \"0018\""),
+        )
+    })
 }
 
 fn opt_fid(text: &Option<String>, sub: &str) -> Result<Option<[u8; 2]>, StepError> {
@@ -553,7 +585,11 @@ fn card_value(card: &IssuedCard, name: &str) -> Option<String> {
     let p = &card.personalisation;
     Some(match name {
         "my_number" | "code_a" => p.my_number.to_string(),
-        "code_b" => mynasim_simulator::apps::text::verification_code_b(p.birth_date, p.card_expires, &p.security_code),
+        "code_b" => mynasim_simulator::apps::text::verification_code_b(
+            p.birth_date,
+            p.card_expires,
+            &p.security_code,
+        ),
         "birth_date_key" => era::era_yymmdd(p.birth_date),
         "security_code" => p.security_code.clone(),
         "serial" => p.serial.clone(),
@@ -570,7 +606,12 @@ const CARD_VALUES: &str = "my_number, code_a, code_b, birth_date_key, security_c
 
 /// Parses `${…}` references: `${card.NAME}` is resolved now; `${capture}` and
 /// `${capture[a..b]}` must name an earlier capture.
-fn template(text: &str, sub: &str, card: &IssuedCard, known: &HashSet<String>) -> Result<Template, StepError> {
+fn template(
+    text: &str,
+    sub: &str,
+    card: &IssuedCard,
+    known: &HashSet<String>,
+) -> Result<Template, StepError> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -579,13 +620,19 @@ fn template(text: &str, sub: &str, card: &IssuedCard, known: &HashSet<String>) -
             out.push(Segment::Text(before.to_owned()));
         }
         let Some(end) = after.find('}') else {
-            return Err((sub.to_owned(), format!("`{text}`: `${{` without a closing `}}`")));
+            return Err((
+                sub.to_owned(),
+                format!("`{text}`: `${{` without a closing `}}`"),
+            ));
         };
         let inner = after.get(2..end).unwrap_or("");
         rest = after.get(end + 1..).unwrap_or("");
         if let Some(name) = inner.strip_prefix("card.") {
             let value = card_value(card, name).ok_or_else(|| {
-                (sub.to_owned(), format!("`${{card.{name}}}` is unknown; card values are {CARD_VALUES}"))
+                (
+                    sub.to_owned(),
+                    format!("`${{card.{name}}}` is unknown; card values are {CARD_VALUES}"),
+                )
             })?;
             out.push(Segment::Text(value));
             continue;
@@ -593,15 +640,29 @@ fn template(text: &str, sub: &str, card: &IssuedCard, known: &HashSet<String>) -
         let (name, range) = match inner.split_once('[') {
             Some((name, r)) => {
                 let r = r.strip_suffix(']').unwrap_or(r);
-                let (a, b) = r.split_once("..").ok_or_else(|| (sub.to_owned(), format!("`{inner}`: a range is [start..end]")))?;
-                let a: usize = a.trim().parse().map_err(|_| (sub.to_owned(), format!("`{inner}`: bad range start")))?;
-                let b: usize = b.trim().parse().map_err(|_| (sub.to_owned(), format!("`{inner}`: bad range end")))?;
+                let (a, b) = r.split_once("..").ok_or_else(|| {
+                    (
+                        sub.to_owned(),
+                        format!("`{inner}`: a range is [start..end]"),
+                    )
+                })?;
+                let a: usize = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| (sub.to_owned(), format!("`{inner}`: bad range start")))?;
+                let b: usize = b
+                    .trim()
+                    .parse()
+                    .map_err(|_| (sub.to_owned(), format!("`{inner}`: bad range end")))?;
                 (name.to_owned(), Some((a, b)))
             }
             None => (inner.to_owned(), None),
         };
         if !known.contains(&name) {
-            return Err((sub.to_owned(), format!("`${{{name}}}` is not captured by an earlier step (`as: {name}`)")));
+            return Err((
+                sub.to_owned(),
+                format!("`${{{name}}}` is not captured by an earlier step (`as: {name}`)"),
+            ));
         }
         out.push(Segment::Capture { name, range });
     }
@@ -615,7 +676,11 @@ fn app_aid(name: &str) -> Option<Vec<u8>> {
     AppId::from_name(name).map(|a| a.aid().to_vec())
 }
 
-fn compile_action(action: &Action, card: &IssuedCard, known: &HashSet<String>) -> Result<(String, Op), StepError> {
+fn compile_action(
+    action: &Action,
+    card: &IssuedCard,
+    known: &HashSet<String>,
+) -> Result<(String, Op), StepError> {
     Ok(match action {
         Action::Select(name) => {
             let aid = match app_aid(name) {
@@ -626,7 +691,10 @@ fn compile_action(action: &Action, card: &IssuedCard, known: &HashSet<String>) -
             };
             (format!("select {name}"), Op::Select(aid))
         }
-        Action::SelectEf(text) => (format!("select EF {text}"), Op::SelectEf(fid(text, ".select_ef")?)),
+        Action::SelectEf(text) => (
+            format!("select EF {text}"),
+            Op::SelectEf(fid(text, ".select_ef")?),
+        ),
         Action::Verify(v) => (
             format!("verify {}", v.key.as_deref().unwrap_or("current EF")),
             Op::Verify {
@@ -636,7 +704,9 @@ fn compile_action(action: &Action, card: &IssuedCard, known: &HashSet<String>) -
         ),
         Action::Retries(k) => (
             format!("retry query {}", k.key.as_deref().unwrap_or("current EF")),
-            Op::Retries { key: opt_fid(&k.key, ".retries.key")? },
+            Op::Retries {
+                key: opt_fid(&k.key, ".retries.key")?,
+            },
         ),
         Action::ChangePin(c) | Action::ChangeKey(c) => {
             let (name, header) = match action {
@@ -654,21 +724,34 @@ fn compile_action(action: &Action, card: &IssuedCard, known: &HashSet<String>) -
         }
         Action::Read(r) => {
             let mode = match (r.length, r.extended) {
-                (Some(_), true) => return Err((".read".into(), "give `length` or `extended`, not both".into())),
+                (Some(_), true) => {
+                    return Err((
+                        ".read".into(),
+                        "give `length` or `extended`, not both".into(),
+                    ));
+                }
                 (Some(n), false) if (1..=65_536).contains(&n) => ReadMode::Range(n as usize),
-                (Some(n), false) => return Err((".read.length".into(), format!("{n}: must be 1 to 65536"))),
+                (Some(n), false) => {
+                    return Err((".read.length".into(), format!("{n}: must be 1 to 65536")));
+                }
                 (None, true) => ReadMode::Extended,
                 (None, false) => ReadMode::Whole,
             };
             (
                 format!("read {}", r.ef.as_deref().unwrap_or("current EF")),
-                Op::Read { ef: opt_fid(&r.ef, ".read.ef")?, offset: r.offset, mode },
+                Op::Read {
+                    ef: opt_fid(&r.ef, ".read.ef")?,
+                    offset: r.offset,
+                    mode,
+                },
             )
         }
         Action::ReadRecord(r) => {
             let p2 = match r.sfi {
                 Some(sfi) if (1..=30).contains(&sfi) => sfi << 3 | 0x04,
-                Some(sfi) => return Err((".read_record.sfi".into(), format!("{sfi}: must be 1 to 30"))),
+                Some(sfi) => {
+                    return Err((".read_record.sfi".into(), format!("{sfi}: must be 1 to 30")));
+                }
                 None => 0x04,
             };
             if r.sfi.is_some() && r.ef.is_some() {
@@ -676,39 +759,64 @@ fn compile_action(action: &Action, card: &IssuedCard, known: &HashSet<String>) -
             }
             (
                 format!("read record {}", r.record),
-                Op::ReadRecord { ef: opt_fid(&r.ef, ".read_record.ef")?, record: r.record, p2 },
+                Op::ReadRecord {
+                    ef: opt_fid(&r.ef, ".read_record.ef")?,
+                    record: r.record,
+                    p2,
+                },
             )
         }
-        Action::Sign(s) => (format!("sign {}", s.key.as_deref().unwrap_or("current key")), Op::Sign(compile_sign(s)?)),
+        Action::Sign(s) => (
+            format!("sign {}", s.key.as_deref().unwrap_or("current key")),
+            Op::Sign(compile_sign(s)?),
+        ),
         Action::GetChallenge(n) => {
             if !(1..=256).contains(n) {
                 return Err((".get_challenge".into(), format!("{n}: must be 1 to 256")));
             }
-            (format!("get challenge {n}"), Op::GetChallenge(usize::from(*n)))
+            (
+                format!("get challenge {n}"),
+                Op::GetChallenge(usize::from(*n)),
+            )
         }
         Action::GetData(g) => (
             format!("get data {}", g.tag),
-            Op::GetData { tag: fid(&g.tag, ".get_data.tag")?, extended: g.extended },
+            Op::GetData {
+                tag: fid(&g.tag, ".get_data.tag")?,
+                extended: g.extended,
+            },
         ),
         Action::InternalAuthenticate(ia) => {
             let key = fid(&ia.key, ".internal_authenticate.key")?;
             let challenge = bytes(&ia.challenge, ".internal_authenticate.challenge")?;
             (
                 format!("internal authenticate {}", ia.key),
-                Op::InternalAuthenticate { p2: 0x80 | (key[1] & 0x1F), challenge },
+                Op::InternalAuthenticate {
+                    p2: 0x80 | (key[1] & 0x1F),
+                    challenge,
+                },
             )
         }
-        Action::Power(p) => (format!("power {}", match p {
-            Power::Off => "off",
-            Power::On => "on",
-            Power::Reset => "reset",
-        }), Op::Power(*p)),
+        Action::Power(p) => (
+            format!(
+                "power {}",
+                match p {
+                    Power::Off => "off",
+                    Power::On => "on",
+                    Power::Reset => "reset",
+                }
+            ),
+            Op::Power(*p),
+        ),
         Action::Apdu(text) => {
             let apdu = bytes(text, ".apdu")?;
             if apdu.len() < 4 {
                 // Sent as is: a short APDU is a legitimate test of the card's 67 00.
             }
-            (format!("apdu {}", hex::spaced(apdu.get(..4).unwrap_or(&apdu))), Op::Raw(apdu))
+            (
+                format!("apdu {}", hex::spaced(apdu.get(..4).unwrap_or(&apdu))),
+                Op::Raw(apdu),
+            )
         }
     })
 }
@@ -718,14 +826,26 @@ fn compile_sign(s: &model::Sign) -> Result<SignOp, StepError> {
     let message = match (&s.text, &s.data) {
         (Some(t), None) => t.as_bytes().to_vec(),
         (None, Some(h)) => bytes(h, ".sign.data")?,
-        (None, None) => return Err((".sign".into(), "give the message as `text` or `data`".into())),
-        (Some(_), Some(_)) => return Err((".sign".into(), "give `text` or `data`, not both".into())),
+        (None, None) => {
+            return Err((
+                ".sign".into(),
+                "give the message as `text` or `data`".into(),
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err((".sign".into(), "give `text` or `data`, not both".into()));
+        }
     };
     let payload = match s.scheme {
         0 => match s.digest {
-            Digest::Sha256 => mynasim_simulator::pki::cv::sha256_digest_info(&sha2::Sha256::digest(&message)),
+            Digest::Sha256 => {
+                mynasim_simulator::pki::cv::sha256_digest_info(&sha2::Sha256::digest(&message))
+            }
             Digest::Sha1 => {
-                let mut di = vec![0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04, 0x14];
+                let mut di = vec![
+                    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00,
+                    0x04, 0x14,
+                ];
                 di.extend(sha1::Sha1::digest(&message));
                 di
             }
@@ -736,23 +856,38 @@ fn compile_sign(s: &model::Sign) -> Result<SignOp, StepError> {
         // Other P1 values are sent as given: the card's answer (6A 86) is the test.
         _ => message.clone(),
     };
-    let key = if s.by_sfi { None } else { opt_fid(&s.key, ".sign.key")? };
+    let key = if s.by_sfi {
+        None
+    } else {
+        opt_fid(&s.key, ".sign.key")?
+    };
     let p2 = match (s.by_sfi, &s.key) {
         (true, Some(k)) => 0x80 | (fid(k, ".sign.key")?[1] & 0x1F),
         (true, None) => return Err((".sign.by_sfi".into(), "`by_sfi` needs `key`".into())),
         (false, _) => 0x80,
     };
     let le = s.le.map_or(256, |n| n as usize);
-    Ok(SignOp { key, scheme: s.scheme, p2, message, digest: s.digest, payload, le })
+    Ok(SignOp {
+        key,
+        scheme: s.scheme,
+        p2,
+        message,
+        digest: s.digest,
+        payload,
+        le,
+    })
 }
 
 fn date_ref(text: &str, sub: &str) -> Result<DateRef, StepError> {
     if text == "today" {
         return Ok(DateRef::Today);
     }
-    text.parse::<Date>()
-        .map(DateRef::Day)
-        .map_err(|e| (sub.to_owned(), format!("`{text}` is not `today` or a YYYY-MM-DD date: {e}")))
+    text.parse::<Date>().map(DateRef::Day).map_err(|e| {
+        (
+            sub.to_owned(),
+            format!("`{text}` is not `today` or a YYYY-MM-DD date: {e}"),
+        )
+    })
 }
 
 /// The extension names an expectation may use.
@@ -779,7 +914,10 @@ fn extension_list(names: &[String], sub: &str) -> Result<Vec<(String, String)>, 
                 .map(|(name, oid)| ((*name).to_owned(), (*oid).to_owned()))
                 .ok_or_else(|| {
                     let all: Vec<&str> = EXTENSIONS.iter().map(|(n, _)| *n).collect();
-                    (sub.to_owned(), format!("`{n}` is not one of {}", all.join(", ")))
+                    (
+                        sub.to_owned(),
+                        format!("`{n}` is not one of {}", all.join(", ")),
+                    )
                 })
         })
         .collect()
@@ -789,25 +927,50 @@ fn need_capture(name: &str, sub: &str, known: &HashSet<String>) -> Result<(), St
     if known.contains(name) {
         Ok(())
     } else {
-        Err((sub.to_owned(), format!("`{name}` is not captured by an earlier step (`as: {name}`)")))
+        Err((
+            sub.to_owned(),
+            format!("`{name}` is not captured by an earlier step (`as: {name}`)"),
+        ))
     }
 }
 
-fn compile_expect(expect: Option<&Expect>, known: &HashSet<String>) -> Result<Expectations, StepError> {
+fn compile_expect(
+    expect: Option<&Expect>,
+    known: &HashSet<String>,
+) -> Result<Expectations, StepError> {
     let default = Expect::default();
     let e = expect.unwrap_or(&default);
     let sw = match (&e.sw, e.tries_left) {
-        (Some(_), Some(_)) => return Err(("".into(), "give `sw` or `tries_left`, not both".into())),
-        (Some(text), None) => SwPattern::parse(text)
-            .ok_or_else(|| (".sw".to_owned(), format!("`{text}` is not 4 hex digits (with `?` for any nibble)")))?,
-        (None, Some(n)) if n <= 15 => SwPattern::parse(&format!("63C{n:X}")).unwrap_or(SwPattern { value: 0x63C0, mask: 0xFFFF, text: *b"63C0" }),
-        (None, Some(n)) => return Err((".tries_left".into(), format!("{n}: 63 Cx reports 0 to 15"))),
-        (None, None) => SwPattern { value: 0x9000, mask: 0xFFFF, text: *b"9000" },
+        (Some(_), Some(_)) => {
+            return Err(("".into(), "give `sw` or `tries_left`, not both".into()));
+        }
+        (Some(text), None) => SwPattern::parse(text).ok_or_else(|| {
+            (
+                ".sw".to_owned(),
+                format!("`{text}` is not 4 hex digits (with `?` for any nibble)"),
+            )
+        })?,
+        (None, Some(n)) if n <= 15 => SwPattern::parse(&format!("63C{n:X}")).unwrap_or(SwPattern {
+            value: 0x63C0,
+            mask: 0xFFFF,
+            text: *b"63C0",
+        }),
+        (None, Some(n)) => {
+            return Err((".tries_left".into(), format!("{n}: 63 Cx reports 0 to 15")));
+        }
+        (None, None) => SwPattern {
+            value: 0x9000,
+            mask: 0xFFFF,
+            text: *b"9000",
+        },
     };
     let data_matches = e
         .data_matches
         .as_deref()
-        .map(|r| regex::Regex::new(r).map_err(|err| (".data_matches".to_owned(), format!("`{r}`: {err}"))))
+        .map(|r| {
+            regex::Regex::new(r)
+                .map_err(|err| (".data_matches".to_owned(), format!("`{r}`: {err}")))
+        })
         .transpose()?;
     let certificate = match &e.certificate {
         None => None,
@@ -818,9 +981,21 @@ fn compile_expect(expect: Option<&Expect>, known: &HashSet<String>) -> Result<Ex
             Some(CertificateChecks {
                 subject_contains: c.subject_contains.clone(),
                 issuer_contains: c.issuer_contains.clone(),
-                not_after_before: c.not_after_before.as_deref().map(|d| date_ref(d, ".certificate.not_after_before")).transpose()?,
-                not_after_after: c.not_after_after.as_deref().map(|d| date_ref(d, ".certificate.not_after_after")).transpose()?,
-                not_before_before: c.not_before_before.as_deref().map(|d| date_ref(d, ".certificate.not_before_before")).transpose()?,
+                not_after_before: c
+                    .not_after_before
+                    .as_deref()
+                    .map(|d| date_ref(d, ".certificate.not_after_before"))
+                    .transpose()?,
+                not_after_after: c
+                    .not_after_after
+                    .as_deref()
+                    .map(|d| date_ref(d, ".certificate.not_after_after"))
+                    .transpose()?,
+                not_before_before: c
+                    .not_before_before
+                    .as_deref()
+                    .map(|d| date_ref(d, ".certificate.not_before_before"))
+                    .transpose()?,
                 extensions: extension_list(&c.extensions, ".certificate.extensions")?,
                 no_extensions: extension_list(&c.no_extensions, ".certificate.no_extensions")?,
                 san: c.san.clone(),
@@ -844,8 +1019,12 @@ fn compile_expect(expect: Option<&Expect>, known: &HashSet<String>) -> Result<Ex
             Some(p) => p
                 .split('/')
                 .map(|tag| {
-                    u32::from_str_radix(tag.trim(), 16)
-                        .map_err(|_| (format!("{sub}.path"), format!("`{tag}` is not a tag in hex (e.g. FF20/DF22)")))
+                    u32::from_str_radix(tag.trim(), 16).map_err(|_| {
+                        (
+                            format!("{sub}.path"),
+                            format!("`{tag}` is not a tag in hex (e.g. FF20/DF22)"),
+                        )
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -854,7 +1033,11 @@ fn compile_expect(expect: Option<&Expect>, known: &HashSet<String>) -> Result<Ex
             parses: t.parses,
             path,
             text: t.text.clone(),
-            hex: t.hex.as_deref().map(|h| bytes(h, &format!("{sub}.hex"))).transpose()?,
+            hex: t
+                .hex
+                .as_deref()
+                .map(|h| bytes(h, &format!("{sub}.hex")))
+                .transpose()?,
             length: t.length,
             utf8: t.utf8,
         });
@@ -862,7 +1045,11 @@ fn compile_expect(expect: Option<&Expect>, known: &HashSet<String>) -> Result<Ex
     Ok(Expectations {
         sw,
         data: e.data.as_deref().map(|h| bytes(h, ".data")).transpose()?,
-        data_prefix: e.data_prefix.as_deref().map(|h| bytes(h, ".data_prefix")).transpose()?,
+        data_prefix: e
+            .data_prefix
+            .as_deref()
+            .map(|h| bytes(h, ".data_prefix"))
+            .transpose()?,
         data_length: e.data_length,
         data_matches,
         text: e.text.clone(),

@@ -24,13 +24,19 @@ impl<'de> Deserialize<'de> for ScenarioFile {
                 f.write_str("a scenario (a mapping with version, name, steps) or a list of them")
             }
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ScenarioFile, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ScenarioFile, A::Error> {
                 let one = Scenario::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 let at = serde_saphyr::Location::UNKNOWN;
                 Ok(ScenarioFile(vec![Spanned::new(one, at, at)]))
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ScenarioFile, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ScenarioFile, A::Error> {
                 let mut out = Vec::new();
                 while let Some(one) = seq.next_element::<Spanned<Scenario>>()? {
                     out.push(one);
@@ -115,10 +121,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
                 continue;
             }
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);
         }
     }

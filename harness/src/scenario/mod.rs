@@ -146,7 +146,9 @@ pub fn select(sel: &Selection) -> std::io::Result<Vec<Entry>> {
         let id = e.id();
         let name_ok = match (&sel.filter, e) {
             (None, _) => true,
-            (Some(f), Entry::Loaded(l)) => id.contains(f.as_str()) || l.scenario.value.name.value.contains(f.as_str()),
+            (Some(f), Entry::Loaded(l)) => {
+                id.contains(f.as_str()) || l.scenario.value.name.value.contains(f.as_str())
+            }
             (Some(f), Entry::Broken { .. }) => id.contains(f.as_str()),
         };
         let tags_ok = match (sel.tags.is_empty(), e) {
@@ -171,7 +173,12 @@ pub fn select(sel: &Selection) -> std::io::Result<Vec<Entry>> {
 pub type TargetFactory<'a> = dyn Fn(&Plan) -> Result<Box<dyn Target>, TargetError> + Sync + 'a;
 
 /// Compiles and runs the entries on `jobs` threads; outcomes come back in entry order.
-pub fn run_all(entries: Vec<Entry>, jobs: usize, make_target: &TargetFactory<'_>, progress: bool) -> (Vec<Outcome>, u64) {
+pub fn run_all(
+    entries: Vec<Entry>,
+    jobs: usize,
+    make_target: &TargetFactory<'_>,
+    progress: bool,
+) -> (Vec<Outcome>, u64) {
     let started = Instant::now();
     let cache = CardCache::default();
     let total = entries.len();
@@ -214,20 +221,31 @@ pub fn run_all(entries: Vec<Entry>, jobs: usize, make_target: &TargetFactory<'_>
         .into_iter()
         .flatten()
         .collect();
-    (outcomes, u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
+    (
+        outcomes,
+        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    )
 }
 
 fn one(entry: &Entry, cache: &CardCache, make_target: &TargetFactory<'_>) -> Outcome {
     let loaded = match entry {
         Entry::Broken { path, error } => {
-            return Outcome::invalid(path.display().to_string(), "(unreadable scenario)".to_owned(), error.clone());
+            return Outcome::invalid(
+                path.display().to_string(),
+                "(unreadable scenario)".to_owned(),
+                error.clone(),
+            );
         }
         Entry::Loaded(l) => l,
     };
     let plan = match compile(loaded, cache) {
         Ok(p) => p,
         Err(e) => {
-            return Outcome::invalid(entry.id(), loaded.scenario.value.name.value.clone(), e.to_string());
+            return Outcome::invalid(
+                entry.id(),
+                loaded.scenario.value.name.value.clone(),
+                e.to_string(),
+            );
         }
     };
     match make_target(&plan) {

@@ -205,7 +205,10 @@ impl JsonSchema for Step {
         let alternatives: Vec<serde_json::Value> = variants
             .into_iter()
             .map(|mut variant| {
-                if let Some(props) = variant.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                if let Some(props) = variant
+                    .get_mut("properties")
+                    .and_then(|p| p.as_object_mut())
+                {
                     props.insert("expect".into(), expect.clone().to_value());
                     props.insert("as".into(), text.clone().to_value());
                     props.insert("note".into(), text.clone().to_value());

@@ -108,14 +108,22 @@ pub fn details(o: &Outcome, style: Style) -> String {
     {
         let _ = writeln!(s, "    {m}");
     }
-    let Some(failed_index) = o.steps.iter().position(|st| matches!(st.status, StepStatus::Failed(_))) else {
+    let Some(failed_index) = o
+        .steps
+        .iter()
+        .position(|st| matches!(st.status, StepStatus::Failed(_)))
+    else {
         return s;
     };
     let Some(step) = o.steps.get(failed_index) else {
         return s;
     };
     if let StepStatus::Failed(failures) = &step.status {
-        let _ = writeln!(s, "    step {} ({}), line {}:", step.number, step.label, step.line);
+        let _ = writeln!(
+            s,
+            "    step {} ({}), line {}:",
+            step.number, step.label, step.line
+        );
         for f in failures {
             let _ = writeln!(s, "      {}", paint(style, "31", f));
         }
@@ -127,11 +135,20 @@ pub fn details(o: &Outcome, style: Style) -> String {
         step.number,
         if style.reveal { "" } else { ", PINs redacted" }
     );
-    for earlier in o.steps.iter().take(failed_index + 1).skip(failed_index.saturating_sub(2)) {
+    for earlier in o
+        .steps
+        .iter()
+        .take(failed_index + 1)
+        .skip(failed_index.saturating_sub(2))
+    {
         let _ = writeln!(s, "      -- step {}: {}", earlier.number, earlier.label);
         let last = earlier.exchanges.len().saturating_sub(1);
         for (i, x) in earlier.exchanges.iter().enumerate() {
-            let marker = if earlier.number == step.number && i == last { "=>" } else { "  " };
+            let marker = if earlier.number == step.number && i == last {
+                "=>"
+            } else {
+                "  "
+            };
             push_exchange(&mut s, x, marker, style);
         }
     }
@@ -144,7 +161,11 @@ fn push_exchange(s: &mut String, x: &Exchange, marker: &str, style: Style) {
         return;
     }
     let command = transcript::format_command(&x.command, !style.reveal);
-    let _ = writeln!(s, "      {marker} >> {command:<48} {}", transcript::command_name(&x.command));
+    let _ = writeln!(
+        s,
+        "      {marker} >> {command:<48} {}",
+        transcript::command_name(&x.command)
+    );
     let response = if x.response.len() > 34 {
         format!(
             "{} … ({} bytes) {}",
@@ -155,7 +176,8 @@ fn push_exchange(s: &mut String, x: &Exchange, marker: &str, style: Style) {
     } else {
         hex::spaced(&x.response)
     };
-    let meaning = mynasim_simulator::apdu::Response::parse(&x.response).map_or("no response", |r| r.sw.meaning());
+    let meaning = mynasim_simulator::apdu::Response::parse(&x.response)
+        .map_or("no response", |r| r.sw.meaning());
     let _ = writeln!(s, "      {marker} << {response:<48} {meaning}");
 }
 
@@ -174,7 +196,12 @@ pub fn summary_table(sum: &Summary, target: &str) -> String {
 }
 
 /// Writes JUnit XML: one test suite for the run, one test case per scenario.
-pub fn write_junit(path: &Path, outcomes: &[Outcome], sum: &Summary, target: &str) -> anyhow::Result<()> {
+pub fn write_junit(
+    path: &Path,
+    outcomes: &[Outcome],
+    sum: &Summary,
+    target: &str,
+) -> anyhow::Result<()> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("mynasim");
     let mut suite = TestSuite::new(format!("mynasim run ({target})"));
@@ -189,10 +216,20 @@ pub fn write_junit(path: &Path, outcomes: &[Outcome], sum: &Summary, target: &st
                 st
             }
             Status::Failed | Status::Invalid | Status::Unreachable => {
-                let kind = if o.status == Status::Failed { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                let kind = if o.status == Status::Failed {
+                    NonSuccessKind::Failure
+                } else {
+                    NonSuccessKind::Error
+                };
                 let mut st = TestCaseStatus::non_success(kind);
                 st.set_message(o.message.clone().unwrap_or_default());
-                st.set_description(details(o, Style { colour: false, reveal: false }));
+                st.set_description(details(
+                    o,
+                    Style {
+                        colour: false,
+                        reveal: false,
+                    },
+                ));
                 st
             }
         };
@@ -222,7 +259,13 @@ pub struct JsonReport<'a> {
 }
 
 /// Writes the JSON report; secrets in VERIFY/CHANGE data are masked unless `reveal`.
-pub fn write_json(path: &Path, outcomes: &[Outcome], sum: &Summary, target: &str, reveal: bool) -> anyhow::Result<()> {
+pub fn write_json(
+    path: &Path,
+    outcomes: &[Outcome],
+    sum: &Summary,
+    target: &str,
+    reveal: bool,
+) -> anyhow::Result<()> {
     let mut scenarios = outcomes.to_vec();
     if !reveal {
         for o in &mut scenarios {

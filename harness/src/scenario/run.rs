@@ -172,7 +172,11 @@ fn apdu(header: [u8; 4], data: &[u8], le: Option<usize>) -> Vec<u8> {
 }
 
 /// Runs one step's operation; returns its data and SW.
-fn execute(s: &mut Session<'_>, op: &Op, captures: &HashMap<String, Vec<u8>>) -> Result<(Vec<u8>, u16), TargetError> {
+fn execute(
+    s: &mut Session<'_>,
+    op: &Op,
+    captures: &HashMap<String, Vec<u8>>,
+) -> Result<(Vec<u8>, u16), TargetError> {
     match op {
         Op::Select(aid) => s.send(apdu([0x00, 0xA4, 0x04, 0x0C], aid, None)),
         Op::SelectEf([hi, lo]) => s.send(vec![0x00, 0xA4, 0x02, 0x0C, 0x02, *hi, *lo]),
@@ -211,10 +215,17 @@ fn execute(s: &mut Session<'_>, op: &Op, captures: &HashMap<String, Vec<u8>>) ->
             if let Some(refused) = s.select_first(op.key)? {
                 return Ok(refused);
             }
-            s.send(apdu([0x80, 0x2A, op.scheme, op.p2], &op.payload, Some(op.le)))
+            s.send(apdu(
+                [0x80, 0x2A, op.scheme, op.p2],
+                &op.payload,
+                Some(op.le),
+            ))
         }
         Op::GetChallenge(n) => s.send(apdu([0x00, 0x84, 0x00, 0x00], &[], Some(*n))),
-        Op::GetData { tag: [p1, p2], extended } => {
+        Op::GetData {
+            tag: [p1, p2],
+            extended,
+        } => {
             let command = if *extended {
                 vec![0x00, 0xCA, *p1, *p2, 0x00, 0x00, 0x00]
             } else {
@@ -222,7 +233,9 @@ fn execute(s: &mut Session<'_>, op: &Op, captures: &HashMap<String, Vec<u8>>) ->
             };
             s.send(command)
         }
-        Op::InternalAuthenticate { p2, challenge } => s.send(apdu([0x00, 0x88, 0x00, *p2], challenge, Some(256))),
+        Op::InternalAuthenticate { p2, challenge } => {
+            s.send(apdu([0x00, 0x88, 0x00, *p2], challenge, Some(256)))
+        }
         Op::Power(p) => {
             let start = Instant::now();
             let text = match p {
@@ -230,8 +243,14 @@ fn execute(s: &mut Session<'_>, op: &Op, captures: &HashMap<String, Vec<u8>>) ->
                     s.target.power_off()?;
                     "power off".to_owned()
                 }
-                Power::On => format!("power on, ATR {}", mynasim_simulator::hex::spaced(&s.target.power_on()?)),
-                Power::Reset => format!("warm reset, ATR {}", mynasim_simulator::hex::spaced(&s.target.reset()?)),
+                Power::On => format!(
+                    "power on, ATR {}",
+                    mynasim_simulator::hex::spaced(&s.target.power_on()?)
+                ),
+                Power::Reset => format!(
+                    "warm reset, ATR {}",
+                    mynasim_simulator::hex::spaced(&s.target.reset()?)
+                ),
             };
             s.event(text, start.elapsed());
             Ok((Vec::new(), 0x9000))
@@ -295,10 +314,16 @@ pub fn run(plan: &Plan, target: &mut dyn Target) -> Outcome {
         );
         return outcome;
     }
-    let mut session = Session { target, log: Vec::new() };
+    let mut session = Session {
+        target,
+        log: Vec::new(),
+    };
     let start = Instant::now();
     match session.target.power_on() {
-        Ok(atr) => session.event(format!("power on, ATR {}", mynasim_simulator::hex::spaced(&atr)), start.elapsed()),
+        Ok(atr) => session.event(
+            format!("power on, ATR {}", mynasim_simulator::hex::spaced(&atr)),
+            start.elapsed(),
+        ),
         Err(e) => {
             outcome.status = Status::Unreachable;
             outcome.message = Some(format!("cannot power on the card: {e}"));
@@ -329,7 +354,11 @@ pub fn run(plan: &Plan, target: &mut dyn Target) -> Outcome {
                 StepStatus::Failed(vec![e.to_string()])
             }
             Ok((data, sw)) => {
-                let ctx = Context { captures: &captures, today, op: &step.op };
+                let ctx = Context {
+                    captures: &captures,
+                    today,
+                    op: &step.op,
+                };
                 let failures = check::check(&step.expect, sw, &data, &ctx);
                 if let Some(name) = &step.capture {
                     captures.insert(name.clone(), data);

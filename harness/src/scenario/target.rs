@@ -65,7 +65,9 @@ impl Target for SimTarget {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TargetError> {
         let response = self.card.transmit(apdu);
         if response.is_empty() {
-            return Err(TargetError("the card is not powered (no answer)".to_owned()));
+            return Err(TargetError(
+                "the card is not powered (no answer)".to_owned(),
+            ));
         }
         Ok(response)
     }
