@@ -27,18 +27,16 @@ pub fn carries_secret(apdu: &[u8]) -> bool {
     }
 }
 
-/// The command as hex, with the data field masked (`**` per byte) when it carries a
-/// secret and `redact` is set. Header, Lc and Le stay visible.
-pub fn format_command(apdu: &[u8], redact: bool) -> String {
-    if !(redact && carries_secret(apdu)) {
-        return hex::spaced(apdu);
+/// Where a command's secret sits: the byte range of the data field of VERIFY, CHANGE
+/// REFERENCE DATA and CHANGE KEY, or `None` for any other command (or one without data).
+pub fn secret_range(apdu: &[u8]) -> Option<std::ops::Range<usize>> {
+    if !carries_secret(apdu) {
+        return None;
     }
-    let Ok(cmd) = Command::parse(apdu) else {
-        return hex::spaced(apdu);
-    };
+    let cmd = Command::parse(apdu).ok()?;
     let data_len = cmd.data().len();
     if data_len == 0 {
-        return hex::spaced(apdu);
+        return None;
     }
     // The data field sits right after Lc; find it by length from the end.
     let le_len = match (cmd.case().has_le(), cmd.case().is_extended()) {
@@ -46,12 +44,21 @@ pub fn format_command(apdu: &[u8], redact: bool) -> String {
         (true, false) => 1,
         (true, true) => 2,
     };
-    let data_start = apdu.len() - le_len - data_len;
-    let mut out = hex::spaced(apdu.get(..data_start).unwrap_or_default());
-    for _ in 0..data_len {
+    let start = apdu.len() - le_len - data_len;
+    Some(start..start + data_len)
+}
+
+/// The command as hex, with the data field masked (`**` per byte) when it carries a
+/// secret and `redact` is set. Header, Lc and Le stay visible.
+pub fn format_command(apdu: &[u8], redact: bool) -> String {
+    let Some(range) = redact.then(|| secret_range(apdu)).flatten() else {
+        return hex::spaced(apdu);
+    };
+    let mut out = hex::spaced(apdu.get(..range.start).unwrap_or_default());
+    for _ in range.clone() {
         out.push_str(" **");
     }
-    let tail = apdu.get(data_start + data_len..).unwrap_or_default();
+    let tail = apdu.get(range.end..).unwrap_or_default();
     if !tail.is_empty() {
         out.push(' ');
         out.push_str(&hex::spaced(tail));

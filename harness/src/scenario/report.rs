@@ -288,20 +288,9 @@ pub fn write_json(
 
 /// Replaces the data field of VERIFY/CHANGE commands with `2A` (`*`) bytes.
 fn mask_secret(apdu: &mut [u8]) {
-    if !transcript::carries_secret(apdu) {
-        return;
-    }
-    let Ok(cmd) = mynasim_simulator::apdu::Command::parse(apdu) else {
-        return;
-    };
-    let n = cmd.data().len();
-    let le_len = match (cmd.case().has_le(), cmd.case().is_extended()) {
-        (false, _) => 0,
-        (true, false) => 1,
-        (true, true) => 2,
-    };
-    let start = apdu.len() - le_len - n;
-    if let Some(data) = apdu.get_mut(start..start + n) {
+    if let Some(range) = transcript::secret_range(apdu)
+        && let Some(data) = apdu.get_mut(range)
+    {
         data.fill(b'*');
     }
 }
