@@ -140,6 +140,21 @@ impl Context<'_> {
             .map_or(crate::apps::AppId::Isd, |df| df.app)
     }
 
+    /// The current EF's content for a read, in the order the checks answer: no current EF
+    /// is `69 86`, the wrong file structure `69 81`, an unmet access rule `69 82`.
+    fn readable<'s, T>(
+        &'s self,
+        content: impl Fn(&'s EfBody) -> Option<&'s T>,
+    ) -> Result<&'s T, CardError> {
+        let fid = self.session.current_ef.ok_or(CardError::NoCurrentEf)?;
+        let ef = self.current_df()?.ef(fid).ok_or(CardError::NoCurrentEf)?;
+        let found = content(&ef.body).ok_or(CardError::IncompatibleFileStructure)?;
+        if !self.session.allows(self.session.current_df, &ef.read) {
+            return Err(CardError::SecurityStatusNotSatisfied);
+        }
+        Ok(found)
+    }
+
     /// Makes DF `index` current with no current EF. Selecting a different DF clears the
     /// security status unless the quirk keeps it (reference §2.5).
     fn enter_df(&mut self, index: usize) {
@@ -320,16 +335,10 @@ fn read_binary(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, Car
     } else {
         usize::from(u16::from_be_bytes([cmd.p1, cmd.p2]))
     };
-    let fid = ctx.session.current_ef.ok_or(CardError::NoCurrentEf)?;
-    let df_index = ctx.session.current_df;
-    let df = ctx.current_df()?;
-    let ef = df.ef(fid).ok_or(CardError::NoCurrentEf)?;
-    let EfBody::Transparent(data) = &ef.body else {
-        return Err(CardError::IncompatibleFileStructure);
-    };
-    if !ctx.session.allows(df_index, &ef.read) {
-        return Err(CardError::SecurityStatusNotSatisfied);
-    }
+    let data = ctx.readable(|body| match body {
+        EfBody::Transparent(data) => Some(data),
+        _ => None,
+    })?;
     let rest = data
         .get(offset..)
         .filter(|r| !r.is_empty())
@@ -355,16 +364,10 @@ fn read_record(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, Car
     if sfi != 0 {
         ctx.enter_ef(Fid::from_sfi(sfi))?;
     }
-    let fid = ctx.session.current_ef.ok_or(CardError::NoCurrentEf)?;
-    let df_index = ctx.session.current_df;
-    let df = ctx.current_df()?;
-    let ef = df.ef(fid).ok_or(CardError::NoCurrentEf)?;
-    let EfBody::Records(records) = &ef.body else {
-        return Err(CardError::IncompatibleFileStructure);
-    };
-    if !ctx.session.allows(df_index, &ef.read) {
-        return Err(CardError::SecurityStatusNotSatisfied);
-    }
+    let records = ctx.readable(|body| match body {
+        EfBody::Records(records) => Some(records),
+        _ => None,
+    })?;
     let record = usize::from(cmd.p1)
         .checked_sub(1)
         .and_then(|i| records.get(i))

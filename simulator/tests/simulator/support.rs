@@ -74,42 +74,45 @@ pub(crate) fn verify(secret: &str) -> String {
 pub(crate) const SHA256_DIGEST_INFO: &str =
     "30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01 05 00 04 20";
 
-/// Reads a whole DER EF the way OpenSC does (reference §2.3 pattern 1): a 4-byte probe,
-/// size = bytes 2–3 + 4, then 256-byte chunks. Returns the bytes and the exchanges.
-pub(crate) fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
-    let mut send = |card: &mut Card, apdu: Vec<u8>| {
-        let r = card.transmit(&apdu);
-        log.push((apdu, r.clone()));
-        r
-    };
-    let probe = send(card, vec![0x00, 0xB0, 0x00, 0x00, 0x04]);
-    let [0x30, 0x82, hi, lo, 0x90, 0x00] = probe.as_slice() else {
-        return Vec::new();
-    };
-    let size = usize::from(u16::from_be_bytes([*hi, *lo])) + 4;
-    let mut out = Vec::new();
-    while out.len() < size {
-        let chunk = (size - out.len()).min(256);
+/// Sends an APDU and logs the exchange.
+fn send(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>, apdu: Vec<u8>) -> Vec<u8> {
+    let r = card.transmit(&apdu);
+    log.push((apdu, r.clone()));
+    r
+}
+
+/// Appends READ BINARY chunks of at most 256 bytes to `out` until it holds `total` bytes,
+/// starting at offset `out.len()`; stops at any status other than `90 00`.
+fn read_rest(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>, out: &mut Vec<u8>, total: usize) {
+    while out.len() < total {
+        let chunk = (total - out.len()).min(256);
         let [p1, p2] = (out.len() as u16).to_be_bytes();
-        let mut r = send(card, vec![0x00, 0xB0, p1, p2, (chunk % 256) as u8]);
+        let mut r = send(card, log, vec![0x00, 0xB0, p1, p2, (chunk % 256) as u8]);
         let sw = r.split_off(r.len().saturating_sub(2));
         if sw != [0x90, 0x00] || r.is_empty() {
             break;
         }
         out.extend(r);
     }
+}
+
+/// Reads a whole DER EF the way OpenSC does (reference §2.3 pattern 1): a 4-byte probe,
+/// size = bytes 2–3 + 4, then 256-byte chunks from offset 0.
+pub(crate) fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
+    let probe = send(card, log, vec![0x00, 0xB0, 0x00, 0x00, 0x04]);
+    let [0x30, 0x82, hi, lo, 0x90, 0x00] = probe.as_slice() else {
+        return Vec::new();
+    };
+    let size = usize::from(u16::from_be_bytes([*hi, *lo])) + 4;
+    let mut out = Vec::new();
+    read_rest(card, log, &mut out, size);
     out
 }
 
-/// Reads a whole DER EF the way MYNA-RS does (pattern 2): 7 bytes, then the rest from
+/// Reads a whole TLV EF the way MYNA-RS does (pattern 2): 7 bytes, then the rest from
 /// offset 7 in chunks of at most 256.
 pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
-    let mut send = |card: &mut Card, apdu: Vec<u8>| {
-        let r = card.transmit(&apdu);
-        log.push((apdu, r.clone()));
-        r
-    };
-    let mut head = send(card, vec![0x00, 0xB0, 0x00, 0x00, 0x07]);
+    let mut head = send(card, log, vec![0x00, 0xB0, 0x00, 0x00, 0x07]);
     let sw = head.split_off(head.len().saturating_sub(2));
     if sw != [0x90, 0x00] || head.len() < 4 {
         return head;
@@ -125,16 +128,7 @@ pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> V
         _ => return head,
     };
     let mut out = head;
-    while out.len() < total {
-        let chunk = (total - out.len()).min(256);
-        let [p1, p2] = (out.len() as u16).to_be_bytes();
-        let mut r = send(card, vec![0x00, 0xB0, p1, p2, (chunk % 256) as u8]);
-        let sw = r.split_off(r.len().saturating_sub(2));
-        if sw != [0x90, 0x00] || r.is_empty() {
-            break;
-        }
-        out.extend(r);
-    }
+    read_rest(card, log, &mut out, total);
     out.truncate(total);
     out
 }
