@@ -24,6 +24,8 @@ pub struct Context<'a> {
     pub today: Date,
     /// The operation of this step.
     pub op: &'a Op,
+    /// For `sign` steps: the message signed.
+    pub message: Option<&'a [u8]>,
 }
 
 /// Checks every expectation; returns what did not hold (empty: passed).
@@ -69,30 +71,68 @@ pub fn check(e: &Expectations, sw: u16, data: &[u8], ctx: &Context<'_>) -> Vec<S
             shorten(data)
         ));
     }
-    if let Some(text) = &e.text
-        && data != text.as_bytes()
-    {
-        failures.push(format!(
-            "text: expected {text:?}, got {:?}",
-            String::from_utf8_lossy(data)
-        ));
+    if let Some(text) = &e.text {
+        let want = text.render(ctx.captures);
+        if data != want.as_slice() {
+            failures.push(format!(
+                "text: expected {:?}, got {:?}",
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(data)
+            ));
+        }
+    }
+    if let Some(name) = &e.same_as {
+        let other = ctx
+            .captures
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if data != other {
+            failures.push(format!(
+                "data: expected the same bytes as `{name}` ({}), got {}",
+                shorten(other),
+                shorten(data)
+            ));
+        }
+    }
+    if let Some(name) = &e.differs_from {
+        let other = ctx
+            .captures
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if data == other {
+            failures.push(format!(
+                "data: expected to differ from `{name}`, got the same {}",
+                shorten(data)
+            ));
+        }
     }
     if let Some(c) = &e.certificate {
         certificate(c, data, ctx, &mut failures);
     }
     if let Some(name) = &e.signature_verifies_with {
-        signature(name, data, ctx, &mut failures);
+        signature(name, data, ctx, true, &mut failures);
+    }
+    if let Some(name) = &e.signature_does_not_verify_with {
+        signature(name, data, ctx, false, &mut failures);
     }
     if let Some(want) = e.my_number_check_digit {
         my_number(want, data, &mut failures);
     }
     for (i, t) in e.tlv.iter().enumerate() {
-        if let Err(msg) = tlv_check(t, data) {
+        if let Err(msg) = tlv_check(t, data, ctx.captures) {
             failures.push(format!("tlv[{i}]: {msg}"));
         }
     }
     if let Some(name) = &e.cv_certificate_verifies_with {
-        cv_certificate(name, data, ctx, &mut failures);
+        cv_certificate(name, data, ctx, true, &mut failures);
+    }
+    if let Some(name) = &e.cv_certificate_does_not_verify_with {
+        cv_certificate(name, data, ctx, false, &mut failures);
+    }
+    if let Some(i) = &e.integrity_record {
+        integrity_record(i, data, ctx, &mut failures);
     }
     failures
 }
@@ -257,16 +297,18 @@ fn san_values(cert: &Certificate) -> Vec<(String, String)> {
         .collect()
 }
 
-fn signature(name: &str, sig: &[u8], ctx: &Context<'_>, failures: &mut Vec<String>) {
-    let Op::Sign(op) = ctx.op else {
-        failures.push("signature_verifies_with: only for `sign` steps".to_owned());
+fn signature(
+    name: &str,
+    sig: &[u8],
+    ctx: &Context<'_>,
+    should_verify: bool,
+    failures: &mut Vec<String>,
+) {
+    let (Op::Sign(op), Some(message)) = (ctx.op, ctx.message) else {
+        failures.push("signature checks are only for `sign` steps".to_owned());
         return;
     };
-    let key = match ctx
-        .captures
-        .get(name)
-        .map(|b| parse_certificate(b).and_then(|c| public_key(&c)))
-    {
+    let key = match ctx.captures.get(name).map(|b| key_in(b)) {
         Some(Ok(k)) => k,
         Some(Err(e)) => {
             failures.push(format!("signature: capture `{name}`: {e}"));
@@ -277,25 +319,62 @@ fn signature(name: &str, sig: &[u8], ctx: &Context<'_>, failures: &mut Vec<Strin
             return;
         }
     };
-    if let Err(why) = verify_signature(&key, op, sig) {
-        failures.push(format!(
-            "signature: does not verify with the key of `{name}` ({why})"
-        ));
+    match (verify_signature(&key, op, message, sig), should_verify) {
+        (Ok(()), true) | (Err(_), false) => {}
+        (Err(why), true) => {
+            failures.push(format!(
+                "signature: does not verify with the key of `{name}` ({why})"
+            ));
+        }
+        (Ok(()), false) => {
+            failures.push(format!(
+                "signature: verifies with the key of `{name}`, expected it not to"
+            ));
+        }
     }
 }
 
-/// Verifies a `sign` step's result the way its scheme defines (reference §2.7).
-pub fn verify_signature(key: &PublicKey, op: &SignOp, sig: &[u8]) -> Result<(), String> {
-    let sha256 = sha2::Sha256::digest(&op.message).to_vec();
+/// The RSA public key a capture holds: an X.509 certificate's, a CV certificate's subject
+/// key, or the first `90`/`91` key inside a record (input-support EF 0007, card-face EF
+/// 0001/0002/0005, EF 0006).
+pub fn key_in(bytes: &[u8]) -> Result<PublicKey, String> {
+    if let Ok(cert) = Certificate::from_der(bytes) {
+        return public_key(&cert);
+    }
+    if let Some(cv) = ParsedCv::parse(bytes) {
+        return Ok(cv.subject_key);
+    }
+    find_rsa_key(bytes).ok_or_else(|| "holds no certificate or 90/91 RSA key".to_owned())
+}
+
+/// Depth-first search for a TLV sequence with a `90` exponent and a `91` modulus.
+fn find_rsa_key(bytes: &[u8]) -> Option<PublicKey> {
+    let objects = tlv::parse_all(bytes, 0).ok()?;
+    if objects.iter().any(|o| o.tag == Tag(0x91))
+        && let Some(key) = mynasim_simulator::pki::cv::parse_public_key(bytes)
+    {
+        return Some(key);
+    }
+    objects.iter().find_map(|o| find_rsa_key(o.value))
+}
+
+/// Verifies a `sign` step's result/// Verifies a `sign` step's result the way its scheme defines (reference §2.7).
+pub fn verify_signature(
+    key: &PublicKey,
+    op: &SignOp,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), String> {
+    let sha256 = sha2::Sha256::digest(message).to_vec();
     let result = match op.scheme {
         0 => match op.digest {
             Digest::Sha256 => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &sha256, sig),
             Digest::Sha1 => key.verify(
                 Pkcs1v15Sign::new::<sha1::Sha1>(),
-                &sha1::Sha1::digest(&op.message),
+                &sha1::Sha1::digest(message),
                 sig,
             ),
-            Digest::None => key.verify(Pkcs1v15Sign::new_unprefixed(), &op.message, sig),
+            Digest::None => key.verify(Pkcs1v15Sign::new_unprefixed(), message, sig),
         },
         1 => key.verify(Pkcs1v15Sign::new_unprefixed(), &sha256, sig),
         2 | 3 => key.verify(Pkcs1v15Sign::new::<sha2::Sha256>(), &sha256, sig),
@@ -333,8 +412,23 @@ fn my_number(want: Validity, data: &[u8], failures: &mut Vec<String>) {
     }
 }
 
-fn tlv_check(t: &super::compile::TlvCheck, data: &[u8]) -> Result<(), String> {
+fn tlv_check(
+    t: &super::compile::TlvCheck,
+    data: &[u8],
+    captures: &HashMap<String, Vec<u8>>,
+) -> Result<(), String> {
     let data = data.get(t.skip..).unwrap_or_default();
+    if !t.present {
+        let (parent, last) = t.path.split_at(t.path.len().saturating_sub(1));
+        let parent = find_path(data, parent)?;
+        let children = tlv::parse_all(parent, 0).map_err(|e| format!("does not parse: {e}"))?;
+        if let Some(&tag) = last.first()
+            && children.iter().any(|c| c.tag == Tag(tag))
+        {
+            return Err(format!("expected no {tag:X}, but it is there"));
+        }
+        return Ok(());
+    }
     let found = find_path(data, &t.path);
     let object = match (found, t.parses) {
         (Ok(o), true) => o,
@@ -342,13 +436,15 @@ fn tlv_check(t: &super::compile::TlvCheck, data: &[u8]) -> Result<(), String> {
         (Err(_), false) => return Ok(()),
         (Err(e), true) => return Err(e),
     };
-    if let Some(text) = &t.text
-        && object != text.as_bytes()
-    {
-        return Err(format!(
-            "expected {text:?}, got {:?}",
-            String::from_utf8_lossy(object)
-        ));
+    if let Some(text) = &t.text {
+        let want = text.render(captures);
+        if object != want.as_slice() {
+            return Err(format!(
+                "expected {:?}, got {:?}",
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(object)
+            ));
+        }
     }
     if let Some(bytes) = &t.hex
         && object != bytes.as_slice()
@@ -404,7 +500,13 @@ fn find_path<'a>(data: &'a [u8], path: &[u32]) -> Result<&'a [u8], String> {
     Ok(current.value)
 }
 
-fn cv_certificate(name: &str, data: &[u8], ctx: &Context<'_>, failures: &mut Vec<String>) {
+fn cv_certificate(
+    name: &str,
+    data: &[u8],
+    ctx: &Context<'_>,
+    should_verify: bool,
+    failures: &mut Vec<String>,
+) {
     let Some(cert) = ParsedCv::parse(data) else {
         failures.push("cv certificate: data is not a card-verifiable certificate".to_owned());
         return;
@@ -421,19 +523,96 @@ fn cv_certificate(name: &str, data: &[u8], ctx: &Context<'_>, failures: &mut Vec
         .filter_map(|k| ca_key(k).ok().map(|k| k.to_public_key()))
         .collect()
     } else {
-        match ctx.captures.get(name).and_then(|b| ParsedCv::parse(b)) {
-            Some(issuer) => vec![issuer.subject_key],
-            None => {
-                failures.push(format!(
-                    "cv certificate: capture `{name}` is not a CV certificate"
-                ));
+        match ctx.captures.get(name).map(|b| key_in(b)) {
+            Some(Ok(key)) => vec![key],
+            _ => {
+                failures.push(format!("cv certificate: capture `{name}` holds no key"));
                 return;
             }
         }
     };
-    if !keys.iter().any(|k| cert.verify(k)) {
+    let verifies = keys.iter().any(|k| cert.verify(k));
+    if verifies != should_verify {
         failures.push(format!(
-            "cv certificate: signature does not verify with {name}"
+            "cv certificate: signature {} with {name}",
+            if verifies {
+                "verifies, expected it not to,"
+            } else {
+                "does not verify"
+            }
+        ));
+    }
+}
+
+/// A client's check of input-support EF 0003 against EF 0001, EF 0002 and EF 0004.
+fn integrity_record(
+    i: &super::model::IntegrityExpect,
+    data: &[u8],
+    ctx: &Context<'_>,
+    failures: &mut Vec<String>,
+) {
+    let get = |name: &str| {
+        ctx.captures
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    let parsed = Tlv::parse(data).ok().and_then(|(outer, _)| {
+        let kids = outer.children().ok()?;
+        let find = |tag: u32| kids.iter().find(|k| k.tag == Tag(tag)).copied();
+        let (df31, df32, df33) = (find(0xDF31)?, find(0xDF32)?, find(0xDF33)?);
+        Some((
+            df31.value.to_vec(),
+            df32.value.to_vec(),
+            df33.value.to_vec(),
+            [df31.raw, df32.raw].concat(),
+        ))
+    });
+    let Some((df31, df32, df33, signed)) = parsed else {
+        failures.push(format!(
+            "integrity record: not FF30 {{ DF31, DF32, DF33 }}: {}",
+            shorten(data)
+        ));
+        return;
+    };
+    let source = mynasim_simulator::apps::text::attributes_digest_source(get(&i.attributes_file));
+    let digests_match = df31 == sha2::Sha256::digest(get(&i.my_number_file)).as_slice()
+        && df32 == sha2::Sha256::digest(source).as_slice();
+    if digests_match != (i.digests == Validity::Valid) {
+        failures.push(format!(
+            "integrity record: digests {} the files",
+            if digests_match {
+                "match, expected a mismatch with,"
+            } else {
+                "do not match"
+            }
+        ));
+    }
+    let key = match key_in(get(&i.cv_certificate)) {
+        Ok(key) => key,
+        Err(e) => {
+            failures.push(format!(
+                "integrity record: capture `{}`: {e}",
+                i.cv_certificate
+            ));
+            return;
+        }
+    };
+    let signature_ok = key
+        .verify(
+            Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &sha2::Sha256::digest(&signed),
+            &df33,
+        )
+        .is_ok();
+    if signature_ok != (i.signature == Validity::Valid) {
+        failures.push(format!(
+            "integrity record: signature {} with the EF 0004 key",
+            if signature_ok {
+                "verifies, expected it not to,"
+            } else {
+                "does not verify"
+            }
         ));
     }
 }

@@ -27,6 +27,8 @@ pub struct Template(Vec<Segment>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Text(String),
+    /// A `${card.…}` value (text).
+    Card(String),
     Capture {
         name: String,
         range: Option<(usize, usize)>,
@@ -39,7 +41,7 @@ impl Template {
         let mut out = Vec::new();
         for segment in &self.0 {
             match segment {
-                Segment::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Segment::Text(t) | Segment::Card(t) => out.extend_from_slice(t.as_bytes()),
                 Segment::Capture { name, range } => {
                     let bytes = captures.get(name).map(Vec::as_slice).unwrap_or_default();
                     let bytes = match range {
@@ -51,6 +53,49 @@ impl Template {
             }
         }
         out
+    }
+}
+
+/// Hex bytes that may contain `${capture}`, `${capture[a..b]}` (the captured bytes) and
+/// `${card.NAME}` (the value's ASCII bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexTemplate(Vec<HexSegment>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HexSegment {
+    Bytes(Vec<u8>),
+    Capture {
+        name: String,
+        range: Option<(usize, usize)>,
+    },
+}
+
+impl HexTemplate {
+    /// The bytes, with captures substituted.
+    pub fn render(&self, captures: &HashMap<String, Vec<u8>>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for segment in &self.0 {
+            match segment {
+                HexSegment::Bytes(b) => out.extend_from_slice(b),
+                HexSegment::Capture { name, range } => {
+                    let bytes = captures.get(name).map(Vec::as_slice).unwrap_or_default();
+                    let bytes = match range {
+                        Some((a, b)) => bytes.get(*a..(*b).min(bytes.len())).unwrap_or_default(),
+                        None => bytes,
+                    };
+                    out.extend_from_slice(bytes);
+                }
+            }
+        }
+        out
+    }
+
+    /// The literal bytes before the first capture (for labels).
+    pub fn literal_prefix(&self) -> &[u8] {
+        match self.0.first() {
+            Some(HexSegment::Bytes(b)) => b,
+            _ => &[],
+        }
     }
 }
 
@@ -116,12 +161,12 @@ pub enum Op {
         /// P2 (`80|SFI`).
         p2: u8,
         /// The challenge.
-        challenge: Vec<u8>,
+        challenge: HexTemplate,
     },
     /// Power control.
     Power(Power),
     /// A raw APDU.
-    Raw(Vec<u8>),
+    Raw(HexTemplate),
 }
 
 /// How a `read` step reads.
@@ -133,25 +178,52 @@ pub enum ReadMode {
     Range(usize),
     /// One READ BINARY with extended Le `00 00`.
     Extended,
+    /// This many bytes first, then the rest of the BER object in chunks of at most 256.
+    Probe(u8),
 }
 
 /// A signing step, with what is needed to verify its result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignOp {
-    /// Key EF to select first (unless `by_sfi`).
+    /// Key EF to select first (unless named in P2).
     pub key: Option<[u8; 2]>,
     /// P1.
     pub scheme: u8,
     /// P2.
     pub p2: u8,
     /// The message the signature is about.
-    pub message: Vec<u8>,
-    /// How the message was digested for scheme 0.
+    pub message: HexTemplate,
+    /// How the message is digested for scheme 0.
     pub digest: Digest,
-    /// The data field sent.
-    pub payload: Vec<u8>,
     /// Le.
     pub le: usize,
+}
+
+impl SignOp {
+    /// The data field sent for a message: scheme 0 its DigestInfo (or the bytes, for
+    /// `digest: none`), schemes 2 and 4 its SHA-256, the others the message itself.
+    pub fn payload(&self, message: &[u8]) -> Vec<u8> {
+        use sha2::Digest as _;
+        match self.scheme {
+            0 => match self.digest {
+                Digest::Sha256 => {
+                    mynasim_simulator::pki::cv::sha256_digest_info(&sha2::Sha256::digest(message))
+                }
+                Digest::Sha1 => {
+                    let mut di = vec![
+                        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05,
+                        0x00, 0x04, 0x14,
+                    ];
+                    di.extend(sha1::Sha1::digest(message));
+                    di
+                }
+                Digest::None => message.to_vec(),
+            },
+            2 | 4 => sha2::Sha256::digest(message).to_vec(),
+            // 1, 3, 5 take the message; other P1 values are sent as given (6A 86 is the test).
+            _ => message.to_vec(),
+        }
+    }
 }
 
 /// A status word pattern: `value` where `mask` bits are 1.
@@ -249,7 +321,9 @@ pub struct TlvCheck {
     /// Tag path.
     pub path: Vec<u32>,
     /// Value as text.
-    pub text: Option<String>,
+    pub text: Option<Template>,
+    /// Whether the last tag is present.
+    pub present: bool,
     /// Value bytes.
     pub hex: Option<Vec<u8>>,
     /// Value length.
@@ -272,7 +346,17 @@ pub struct Expectations {
     /// Regex over spaced hex.
     pub data_matches: Option<regex::Regex>,
     /// Data as text.
-    pub text: Option<String>,
+    pub text: Option<Template>,
+    /// Data equals a capture.
+    pub same_as: Option<String>,
+    /// Data differs from a capture.
+    pub differs_from: Option<String>,
+    /// Signature does not verify with the key in this capture.
+    pub signature_does_not_verify_with: Option<String>,
+    /// CV certificate does not verify with this key.
+    pub cv_certificate_does_not_verify_with: Option<String>,
+    /// The integrity record check.
+    pub integrity_record: Option<model::IntegrityExpect>,
     /// Certificate checks.
     pub certificate: Option<CertificateChecks>,
     /// Signature verifies with the certificate in this capture.
@@ -386,7 +470,7 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         let fail = |sub: &str, message: String| at(&loc, &format!("{path}{sub}"), message);
         let (label, op) =
             compile_action(&step.value.action, &card, &known).map_err(|(sub, m)| fail(&sub, m))?;
-        let expect = compile_expect(step.value.expect.as_ref(), &known)
+        let expect = compile_expect(step.value.expect.as_ref(), &card, &known)
             .map_err(|(sub, m)| fail(&format!(".expect{sub}"), m))?;
         if let Some(name) = &step.value.capture {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -634,7 +718,7 @@ fn template(
                     format!("`${{card.{name}}}` is unknown; card values are {CARD_VALUES}"),
                 )
             })?;
-            out.push(Segment::Text(value));
+            out.push(Segment::Card(value));
             continue;
         }
         let (name, range) = match inner.split_once('[') {
@@ -670,6 +754,25 @@ fn template(
         out.push(Segment::Text(rest.to_owned()));
     }
     Ok(Template(out))
+}
+
+/// Parses hex with `${…}` references: literal parts are hex (spaces allowed), `${card.NAME}`
+/// inserts the value's ASCII bytes, `${capture}` / `${capture[a..b]}` the captured bytes.
+fn hex_template(
+    text: &str,
+    sub: &str,
+    card: &IssuedCard,
+    known: &HashSet<String>,
+) -> Result<HexTemplate, StepError> {
+    let mut out = Vec::new();
+    for segment in template(text, sub, card, known)?.0 {
+        match segment {
+            Segment::Text(t) => out.push(HexSegment::Bytes(bytes(&t, sub)?)),
+            Segment::Card(v) => out.push(HexSegment::Bytes(v.into_bytes())),
+            Segment::Capture { name, range } => out.push(HexSegment::Capture { name, range }),
+        }
+    }
+    Ok(HexTemplate(out))
 }
 
 fn app_aid(name: &str) -> Option<Vec<u8>> {
@@ -723,19 +826,26 @@ fn compile_action(
             )
         }
         Action::Read(r) => {
-            let mode = match (r.length, r.extended) {
-                (Some(_), true) => {
-                    return Err((
-                        ".read".into(),
-                        "give `length` or `extended`, not both".into(),
-                    ));
-                }
-                (Some(n), false) if (1..=65_536).contains(&n) => ReadMode::Range(n as usize),
-                (Some(n), false) => {
+            let mode = match (r.length, r.extended, r.probe) {
+                (Some(n), false, None) if (1..=65_536).contains(&n) => ReadMode::Range(n as usize),
+                (Some(n), false, None) => {
                     return Err((".read.length".into(), format!("{n}: must be 1 to 65536")));
                 }
-                (None, true) => ReadMode::Extended,
-                (None, false) => ReadMode::Whole,
+                (None, true, None) => ReadMode::Extended,
+                (None, false, Some(n)) if (2..=16).contains(&n) => ReadMode::Probe(n),
+                (None, false, Some(n)) => {
+                    return Err((
+                        ".read.probe".into(),
+                        format!("{n}: a header probe is 2 to 16 bytes"),
+                    ));
+                }
+                (None, false, None) => ReadMode::Whole,
+                _ => {
+                    return Err((
+                        ".read".into(),
+                        "give at most one of `length`, `extended`, `probe`".into(),
+                    ));
+                }
             };
             (
                 format!("read {}", r.ef.as_deref().unwrap_or("current EF")),
@@ -768,7 +878,7 @@ fn compile_action(
         }
         Action::Sign(s) => (
             format!("sign {}", s.key.as_deref().unwrap_or("current key")),
-            Op::Sign(compile_sign(s)?),
+            Op::Sign(compile_sign(s, card, known)?),
         ),
         Action::GetChallenge(n) => {
             if !(1..=256).contains(n) {
@@ -788,7 +898,12 @@ fn compile_action(
         ),
         Action::InternalAuthenticate(ia) => {
             let key = fid(&ia.key, ".internal_authenticate.key")?;
-            let challenge = bytes(&ia.challenge, ".internal_authenticate.challenge")?;
+            let challenge = hex_template(
+                &ia.challenge,
+                ".internal_authenticate.challenge",
+                card,
+                known,
+            )?;
             (
                 format!("internal authenticate {}", ia.key),
                 Op::InternalAuthenticate {
@@ -809,23 +924,36 @@ fn compile_action(
             Op::Power(*p),
         ),
         Action::Apdu(text) => {
-            let apdu = bytes(text, ".apdu")?;
-            if apdu.len() < 4 {
-                // Sent as is: a short APDU is a legitimate test of the card's 67 00.
-            }
+            // Sent as written: a malformed APDU is a legitimate test of the card's 67 00.
+            let apdu = hex_template(text, ".apdu", card, known)?;
+            let head = apdu.literal_prefix();
             (
-                format!("apdu {}", hex::spaced(apdu.get(..4).unwrap_or(&apdu))),
+                format!("apdu {}", hex::spaced(head.get(..4).unwrap_or(head))),
                 Op::Raw(apdu),
             )
         }
     })
 }
 
-fn compile_sign(s: &model::Sign) -> Result<SignOp, StepError> {
-    use sha2::Digest as _;
+fn compile_sign(
+    s: &model::Sign,
+    card: &IssuedCard,
+    known: &HashSet<String>,
+) -> Result<SignOp, StepError> {
     let message = match (&s.text, &s.data) {
-        (Some(t), None) => t.as_bytes().to_vec(),
-        (None, Some(h)) => bytes(h, ".sign.data")?,
+        (Some(t), None) => {
+            let text = template(t, ".sign.text", card, known)?;
+            HexTemplate(
+                text.0
+                    .into_iter()
+                    .map(|seg| match seg {
+                        Segment::Text(t) | Segment::Card(t) => HexSegment::Bytes(t.into_bytes()),
+                        Segment::Capture { name, range } => HexSegment::Capture { name, range },
+                    })
+                    .collect(),
+            )
+        }
+        (None, Some(h)) => hex_template(h, ".sign.data", card, known)?,
         (None, None) => {
             return Err((
                 ".sign".into(),
@@ -836,35 +964,14 @@ fn compile_sign(s: &model::Sign) -> Result<SignOp, StepError> {
             return Err((".sign".into(), "give `text` or `data`, not both".into()));
         }
     };
-    let payload = match s.scheme {
-        0 => match s.digest {
-            Digest::Sha256 => {
-                mynasim_simulator::pki::cv::sha256_digest_info(&sha2::Sha256::digest(&message))
-            }
-            Digest::Sha1 => {
-                let mut di = vec![
-                    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00,
-                    0x04, 0x14,
-                ];
-                di.extend(sha1::Sha1::digest(&message));
-                di
-            }
-            Digest::None => message.clone(),
-        },
-        2 | 4 => sha2::Sha256::digest(&message).to_vec(),
-        1 | 3 | 5 => message.clone(),
-        // Other P1 values are sent as given: the card's answer (6A 86) is the test.
-        _ => message.clone(),
-    };
-    let key = if s.by_sfi {
-        None
-    } else {
-        opt_fid(&s.key, ".sign.key")?
-    };
-    let p2 = match (s.by_sfi, &s.key) {
-        (true, Some(k)) => 0x80 | (fid(k, ".sign.key")?[1] & 0x1F),
-        (true, None) => return Err((".sign.by_sfi".into(), "`by_sfi` needs `key`".into())),
-        (false, _) => 0x80,
+    let (key, p2) = match (s.key.as_deref(), s.by_sfi) {
+        (Some("default"), false) => (None, 0x00),
+        (Some("default"), true) => {
+            return Err((".sign.by_sfi".into(), "`key: default` has no SFI".into()));
+        }
+        (Some(k), true) => (None, 0x80 | (fid(k, ".sign.key")?[1] & 0x1F)),
+        (None, true) => return Err((".sign.by_sfi".into(), "`by_sfi` needs `key`".into())),
+        (k, false) => (k.map(|k| fid(k, ".sign.key")).transpose()?, 0x80),
     };
     let le = s.le.map_or(256, |n| n as usize);
     Ok(SignOp {
@@ -873,7 +980,6 @@ fn compile_sign(s: &model::Sign) -> Result<SignOp, StepError> {
         p2,
         message,
         digest: s.digest,
-        payload,
         le,
     })
 }
@@ -936,6 +1042,7 @@ fn need_capture(name: &str, sub: &str, known: &HashSet<String>) -> Result<(), St
 
 fn compile_expect(
     expect: Option<&Expect>,
+    card: &IssuedCard,
     known: &HashSet<String>,
 ) -> Result<Expectations, StepError> {
     let default = Expect::default();
@@ -1003,8 +1110,32 @@ fn compile_expect(
             })
         }
     };
-    if let Some(name) = &e.signature_verifies_with {
-        need_capture(name, ".signature_verifies_with", known)?;
+    for (name, sub) in [
+        (&e.signature_verifies_with, ".signature_verifies_with"),
+        (
+            &e.signature_does_not_verify_with,
+            ".signature_does_not_verify_with",
+        ),
+        (&e.same_as, ".same_as"),
+        (&e.differs_from, ".differs_from"),
+    ] {
+        if let Some(name) = name {
+            need_capture(name, sub, known)?;
+        }
+    }
+    if let Some(name) = &e.cv_certificate_does_not_verify_with
+        && name != "mynasim-test-cv-ca"
+    {
+        need_capture(name, ".cv_certificate_does_not_verify_with", known)?;
+    }
+    if let Some(i) = &e.integrity_record {
+        need_capture(&i.my_number_file, ".integrity_record.my_number_file", known)?;
+        need_capture(
+            &i.attributes_file,
+            ".integrity_record.attributes_file",
+            known,
+        )?;
+        need_capture(&i.cv_certificate, ".integrity_record.cv_certificate", known)?;
     }
     if let Some(name) = &e.cv_certificate_verifies_with
         && name != "mynasim-test-cv-ca"
@@ -1028,11 +1159,25 @@ fn compile_expect(
                 })
                 .collect::<Result<_, _>>()?,
         };
+        if !t.present
+            && (path.is_empty() || t.text.is_some() || t.hex.is_some() || t.length.is_some())
+        {
+            return Err((
+                sub,
+                "`present: false` needs a `path` and no value checks".to_owned(),
+            ));
+        }
+        let text = t
+            .text
+            .as_deref()
+            .map(|x| template(x, &format!("{sub}.text"), card, known))
+            .transpose()?;
         tlv.push(TlvCheck {
             skip: t.skip,
             parses: t.parses,
+            present: t.present,
             path,
-            text: t.text.clone(),
+            text,
             hex: t
                 .hex
                 .as_deref()
@@ -1052,7 +1197,16 @@ fn compile_expect(
             .transpose()?,
         data_length: e.data_length,
         data_matches,
-        text: e.text.clone(),
+        text: e
+            .text
+            .as_deref()
+            .map(|t| template(t, ".text", card, known))
+            .transpose()?,
+        same_as: e.same_as.clone(),
+        differs_from: e.differs_from.clone(),
+        signature_does_not_verify_with: e.signature_does_not_verify_with.clone(),
+        cv_certificate_does_not_verify_with: e.cv_certificate_does_not_verify_with.clone(),
+        integrity_record: e.integrity_record.clone(),
         certificate,
         signature_verifies_with: e.signature_verifies_with.clone(),
         my_number_check_digit: e.my_number_check_digit,

@@ -254,7 +254,7 @@ pub enum Action {
     InternalAuthenticate(InternalAuthenticate),
     /// Power the card `off`, `on`, or `reset` it (warm).
     Power(Power),
-    /// A raw command APDU in hex (spaces allowed).
+    /// A raw command APDU in hex (spaces allowed); `${name}` inserts captured bytes.
     Apdu(String),
 }
 
@@ -307,6 +307,10 @@ pub struct Read {
     /// Read the whole EF in one READ BINARY with extended Le `00 00`.
     #[serde(default)]
     pub extended: bool,
+    /// Read the whole EF like a client that sizes it from its BER header: this many bytes
+    /// first (4 like OpenSC, 7 like MYNA-RS/MYNA-GO), then the rest in chunks of at most 256.
+    #[serde(default)]
+    pub probe: Option<u8>,
 }
 
 /// READ RECORD.
@@ -340,7 +344,9 @@ pub enum Digest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sign {
-    /// The key EF (`"0017"`, `"001A"`), selected first. Default: the current EF.
+    /// The key EF (`"0017"`, `"001A"`), selected first; `default` sends P2 `00`, the
+    /// application's default key (card-face and input-support challenge signing). Default:
+    /// the current EF.
     #[serde(default)]
     pub key: Option<String>,
     /// Name the key in P2 as `80|SFI` instead of selecting it.
@@ -353,7 +359,7 @@ pub struct Sign {
     /// The message as text (UTF-8).
     #[serde(default)]
     pub text: Option<String>,
-    /// The message as hex.
+    /// The message as hex; `${name}` inserts captured bytes (e.g. a GET CHALLENGE result).
     #[serde(default)]
     pub data: Option<String>,
     /// For scheme 0: how the message is turned into the bytes sent. Default: SHA-256
@@ -383,7 +389,7 @@ pub struct GetData {
 pub struct InternalAuthenticate {
     /// The key EF, named in P2 as `80|SFI` (`"0019"`).
     pub key: String,
-    /// The challenge in hex.
+    /// The challenge in hex; `${name}` inserts captured bytes.
     pub challenge: String,
 }
 
@@ -421,16 +427,26 @@ pub struct Expect {
     /// A regular expression over the data as spaced upper-case hex (`"^30 82 "`).
     #[serde(default)]
     pub data_matches: Option<String>,
-    /// The data equals this text (UTF-8).
+    /// The data equals this text (UTF-8); `${card.…}` and `${capture}` are substituted.
     #[serde(default)]
     pub text: Option<String>,
+    /// The data equals what an earlier step captured under this name.
+    #[serde(default)]
+    pub same_as: Option<String>,
+    /// The data differs from what an earlier step captured under this name.
+    #[serde(default)]
+    pub differs_from: Option<String>,
     /// The data is an X.509 certificate with these properties.
     #[serde(default)]
     pub certificate: Option<CertificateExpect>,
-    /// The data is a signature that verifies with a certificate captured earlier
-    /// (`as: auth_cert`), over the step's message.
+    /// The data is a signature that verifies, over the step's message, with the key in a
+    /// capture: an X.509 certificate, a CV certificate (its subject key), or a record that
+    /// holds a `90`/`91` RSA key (input-support EF 0007, card-face EF 0001).
     #[serde(default)]
     pub signature_verifies_with: Option<String>,
+    /// The data is a signature that does NOT verify with the key in this capture.
+    #[serde(default)]
+    pub signature_does_not_verify_with: Option<String>,
     /// The data holds a My Number (EF 0001 `FF 10 0C …`, or 12 digits) whose check digit is
     /// `valid` or `invalid`.
     #[serde(default)]
@@ -443,6 +459,31 @@ pub struct Expect {
     /// simulator's published CV CA of the application.
     #[serde(default)]
     pub cv_certificate_verifies_with: Option<String>,
+    /// The data is a CV certificate that does NOT verify with this key.
+    #[serde(default)]
+    pub cv_certificate_does_not_verify_with: Option<String>,
+    /// The data is the input-support integrity record (EF 0003), checked the way a client
+    /// checks it against the files it covers.
+    #[serde(default)]
+    pub integrity_record: Option<IntegrityExpect>,
+}
+
+/// A client's check of the input-support integrity record (EF 0003, reference §1.4): its
+/// DF31 and DF32 are the SHA-256 of EF 0001 (physical, filler included) and of EF 0002 from
+/// DF22 on, and DF33 signs DF31‖DF32 with the key certified in EF 0004.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrityExpect {
+    /// Capture of EF 0001.
+    pub my_number_file: String,
+    /// Capture of EF 0002.
+    pub attributes_file: String,
+    /// Capture of EF 0004.
+    pub cv_certificate: String,
+    /// Whether both digests match the files (`valid`) or not (`invalid`).
+    pub digests: Validity,
+    /// Whether DF33 verifies with EF 0004's key.
+    pub signature: Validity,
 }
 
 /// Valid or invalid.
@@ -505,7 +546,8 @@ pub struct TlvExpect {
     /// Path to the object, tags in hex (`FF20/DF23`). Default: the outermost object.
     #[serde(default)]
     pub path: Option<String>,
-    /// The object's value equals this text (UTF-8).
+    /// The object's value equals this text (UTF-8); `${card.…}` and `${capture}` are
+    /// substituted.
     #[serde(default)]
     pub text: Option<String>,
     /// The object's value equals these bytes (hex).
@@ -517,6 +559,10 @@ pub struct TlvExpect {
     /// The object's value is valid UTF-8 (`valid`) or not (`invalid`).
     #[serde(default)]
     pub utf8: Option<Validity>,
+    /// Whether the last tag of `path` is present. `false`: everything parses and that tag is
+    /// absent (as opposed to `parses: false`).
+    #[serde(default = "yes")]
+    pub present: bool,
 }
 
 fn yes() -> bool {

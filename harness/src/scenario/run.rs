@@ -171,8 +171,33 @@ fn apdu(header: [u8; 4], data: &[u8], le: Option<usize>) -> Vec<u8> {
         .unwrap_or_else(|| header.to_vec())
 }
 
-/// Runs one step's operation; returns its data and SW.
+/// What a step's operation produced: the data, the SW, and for `sign` the message signed.
+type Produced = (Vec<u8>, u16, Option<Vec<u8>>);
+
+/// Runs one step's operation.
 fn execute(
+    s: &mut Session<'_>,
+    op: &Op,
+    captures: &HashMap<String, Vec<u8>>,
+) -> Result<Produced, TargetError> {
+    if let Op::Sign(sign) = op {
+        if let Some((data, sw)) = s.select_first(sign.key)? {
+            return Ok((data, sw, None));
+        }
+        let message = sign.message.render(captures);
+        let payload = sign.payload(&message);
+        let (data, sw) = s.send(apdu(
+            [0x80, 0x2A, sign.scheme, sign.p2],
+            &payload,
+            Some(sign.le),
+        ))?;
+        return Ok((data, sw, Some(message)));
+    }
+    execute_plain(s, op, captures).map(|(data, sw)| (data, sw, None))
+}
+
+/// Runs an operation other than `sign`; returns its data and SW.
+fn execute_plain(
     s: &mut Session<'_>,
     op: &Op,
     captures: &HashMap<String, Vec<u8>>,
@@ -211,16 +236,8 @@ fn execute(
             }
             s.send(vec![0x00, 0xB2, *record, *p2, 0x00])
         }
-        Op::Sign(op) => {
-            if let Some(refused) = s.select_first(op.key)? {
-                return Ok(refused);
-            }
-            s.send(apdu(
-                [0x80, 0x2A, op.scheme, op.p2],
-                &op.payload,
-                Some(op.le),
-            ))
-        }
+        // Handled by `execute`, which knows the message.
+        Op::Sign(_) => Ok((Vec::new(), 0x6F00)),
         Op::GetChallenge(n) => s.send(apdu([0x00, 0x84, 0x00, 0x00], &[], Some(*n))),
         Op::GetData {
             tag: [p1, p2],
@@ -233,9 +250,11 @@ fn execute(
             };
             s.send(command)
         }
-        Op::InternalAuthenticate { p2, challenge } => {
-            s.send(apdu([0x00, 0x88, 0x00, *p2], challenge, Some(256)))
-        }
+        Op::InternalAuthenticate { p2, challenge } => s.send(apdu(
+            [0x00, 0x88, 0x00, *p2],
+            &challenge.render(captures),
+            Some(256),
+        )),
         Op::Power(p) => {
             let start = Instant::now();
             let text = match p {
@@ -255,7 +274,7 @@ fn execute(
             s.event(text, start.elapsed());
             Ok((Vec::new(), 0x9000))
         }
-        Op::Raw(bytes) => s.send(bytes.clone()),
+        Op::Raw(bytes) => s.send(bytes.render(captures)),
     }
 }
 
@@ -266,6 +285,27 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
     match mode {
         ReadMode::Range(n) => s.send(apdu([0x00, 0xB0, p1, p2], &[], Some(n))),
         ReadMode::Extended => s.send(vec![0x00, 0xB0, p1, p2, 0x00, 0x00, 0x00]),
+        ReadMode::Probe(n) => {
+            let (head, sw) = s.send(vec![0x00, 0xB0, p1, p2, n])?;
+            let Some(total) = ber_size(&head).filter(|_| sw == 0x9000) else {
+                return Ok((head, sw));
+            };
+            let mut out = head;
+            while out.len() < total {
+                let Ok(position) = u16::try_from(usize::from(offset) + out.len()) else {
+                    break;
+                };
+                let [p1, p2] = position.to_be_bytes();
+                let chunk = (total - out.len()).min(256);
+                let (data, sw) = s.send(apdu([0x00, 0xB0, p1, p2], &[], Some(chunk)))?;
+                if sw != 0x9000 || data.is_empty() {
+                    return Ok((out, sw));
+                }
+                out.extend(data);
+            }
+            out.truncate(total);
+            Ok((out, 0x9000))
+        }
         ReadMode::Whole => {
             let mut out = Vec::new();
             let mut at = usize::from(offset);
@@ -290,6 +330,33 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
             }
         }
     }
+}
+
+/// The size of the BER object a header starts (tag of 1–3 bytes, length of 1–3 bytes), as a
+/// client that sizes a file from its first bytes computes it.
+fn ber_size(head: &[u8]) -> Option<usize> {
+    let first = *head.first()?;
+    let mut tag_len = 1;
+    if first & 0x1F == 0x1F {
+        while head.get(tag_len)? & 0x80 != 0 {
+            tag_len += 1;
+        }
+        tag_len += 1;
+    }
+    let len_byte = *head.get(tag_len)?;
+    let (len, len_len) = match len_byte {
+        0x00..=0x7F => (usize::from(len_byte), 1),
+        0x81..=0x83 => {
+            let n = usize::from(len_byte & 0x7F);
+            let bytes = head.get(tag_len + 1..tag_len + 1 + n)?;
+            (
+                bytes.iter().fold(0usize, |a, &b| a << 8 | usize::from(b)),
+                1 + n,
+            )
+        }
+        _ => return None,
+    };
+    Some(tag_len + len_len + len)
 }
 
 /// Runs a scenario on a target that has been prepared for it.
@@ -353,11 +420,12 @@ pub fn run(plan: &Plan, target: &mut dyn Target) -> Outcome {
                 outcome.message = Some(format!("step {} ({}): {e}", step.number, step.label));
                 StepStatus::Failed(vec![e.to_string()])
             }
-            Ok((data, sw)) => {
+            Ok((data, sw, message)) => {
                 let ctx = Context {
                     captures: &captures,
                     today,
                     op: &step.op,
+                    message: message.as_deref(),
                 };
                 let failures = check::check(&step.expect, sw, &data, &ctx);
                 if let Some(name) = &step.capture {

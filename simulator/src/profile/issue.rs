@@ -332,7 +332,7 @@ impl Personalisation {
         let mut objects = vec![
             (0x0042, root_id.0.to_vec()),
             (0x0045, self.serial.as_bytes().to_vec()),
-            (0x0066, CARD_RECOGNITION_DATA.to_vec()),
+            (0x0066, card_recognition_data()),
             (0x00F0, self.municipality_code.as_bytes().to_vec()),
             (0x00F2, era::yyyymmdd(self.card_expires).into_bytes()),
             (0x00F7, intermediate_id.0.to_vec()),
@@ -366,13 +366,24 @@ impl Personalisation {
 /// (`ci/gen-photo`).
 pub const BUILT_IN_PHOTO: &[u8] = include_bytes!("../../assets/face-photo-test.jp2");
 
-/// GET DATA `0066`: GlobalPlatform card recognition data. The card's own bytes are not
-/// published (reference §1.7 says only that it is CRD under 1.2.840.114283); this is a
-/// minimal GP 2.2 CRD — a guess, shaped as GET DATA returns CRD on GP cards.
-const CARD_RECOGNITION_DATA: &[u8] = &[
-    0x66, 0x1C, 0x73, 0x1A, 0x06, 0x07, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x01, 0x60, 0x0F, 0x06,
-    0x0D, 0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B, 0x02, 0x02, 0x02, 0x01, 0x01, 0x00,
-];
+/// GET DATA `0066`: GlobalPlatform card recognition data (GP Card Specification 2.2 §H.2).
+/// The card's own bytes are not published (reference §1.7 says only that it is CRD under
+/// 1.2.840.114283); this is a minimal GP 2.2.1 CRD — the recognition OID, the card
+/// management type and version, the card identification scheme and SCP02 — built with the
+/// TLV encoder so every length is right. A guess at the content, not at the shape.
+fn card_recognition_data() -> Vec<u8> {
+    use crate::apdu::tlv::{Tag, encode};
+    const GP: [u8; 6] = [0x2A, 0x86, 0x48, 0x86, 0xFC, 0x6B];
+    let oid = |tail: &[u8]| encode(Tag(0x06), &[&GP[..], tail].concat());
+    let inner = [
+        oid(&[0x01]),
+        encode(Tag(0x60), &oid(&[0x02, 0x02, 0x02, 0x01])),
+        encode(Tag(0x63), &oid(&[0x03])),
+        encode(Tag(0x64), &oid(&[0x04, 0x02, 0x55])),
+    ]
+    .concat();
+    encode(Tag(0x66), &encode(Tag(0x73), &inner))
+}
 
 /// GET DATA `5F51`: the contact ATR without TS.
 fn contact_atr_object() -> (u16, Vec<u8>) {

@@ -450,7 +450,13 @@ fn mf_data_objects() {
     );
     assert_eq!(tx_data(&mut c, "00 CA 00 45 00").0, p.serial.as_bytes());
     assert_eq!(tx_data(&mut c, "00 CA 00 42 00").0.len(), 16);
-    assert_eq!(tx_data(&mut c, "00 CA 00 66 00").0[0], 0x66);
+    // Card recognition data parses as BER-TLV all the way down.
+    let crd = tx_data(&mut c, "00 CA 00 66 00").0;
+    let (outer, rest) = mynasim_simulator::apdu::tlv::Tlv::parse(&crd).unwrap();
+    assert!(rest.is_empty() && outer.tag.0 == 0x66);
+    let template = &outer.children().unwrap()[0];
+    assert_eq!(template.tag.0, 0x73);
+    assert_eq!(template.children().unwrap().len(), 4);
     // The CV chain: a short Le is refused, an extended one works (MYNA-CARD get_data).
     assert_eq!(tx(&mut c, "00 CA 00 F8 00"), "67 00");
     let (f8, sw) = tx_data(&mut c, "00 CA 00 F8 00 00 00");
