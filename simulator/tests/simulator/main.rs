@@ -14,3 +14,4 @@ mod profiles;
 mod signatures;
 mod status_words;
 mod support;
+mod transport;
