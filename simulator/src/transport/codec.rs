@@ -95,9 +95,8 @@ impl Encoder<&[u8]> for FrameCodec {
     type Error = FrameError;
 
     fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
-        let len = u16::try_from(payload.len()).map_err(|_| FrameError::TooLong {
-            len: payload.len(),
-        })?;
+        let len =
+            u16::try_from(payload.len()).map_err(|_| FrameError::TooLong { len: payload.len() })?;
         dst.reserve(HEADER + payload.len());
         dst.put_u16(len);
         dst.extend_from_slice(payload);
@@ -206,7 +205,9 @@ mod tests {
 
     #[test]
     fn decodes_one_byte_at_a_time() {
-        let wire = [0x00, 0x01, 0x04, 0x00, 0x05, 0x00, 0xA4, 0x04, 0x00, 0x00, 0x00, 0x00];
+        let wire = [
+            0x00, 0x01, 0x04, 0x00, 0x05, 0x00, 0xA4, 0x04, 0x00, 0x00, 0x00, 0x00,
+        ];
         let mut codec = FrameCodec;
         let mut buf = BytesMut::new();
         let mut frames = Vec::new();
@@ -270,7 +271,9 @@ mod tests {
     fn oversize_payloads_are_refused_and_the_largest_fits() {
         let mut codec = FrameCodec;
         let mut buf = BytesMut::new();
-        let err = codec.encode(&vec![0u8; MAX_FRAME + 1], &mut buf).unwrap_err();
+        let err = codec
+            .encode(&vec![0u8; MAX_FRAME + 1], &mut buf)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "frame of 65536 bytes exceeds the vpcd maximum of 65535"

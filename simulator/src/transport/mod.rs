@@ -49,7 +49,8 @@ pub use reader::{FakeReader, ReaderError, ReaderLink};
 pub const DEFAULT_PORT: u16 = 35963;
 
 /// Where the card of slot 0 connects by default: pcscd's vpcd on the loopback interface.
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, DEFAULT_PORT));
+pub const DEFAULT_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, DEFAULT_PORT));
 
 /// The address of slot `slot` when slot 0 is at `base`: the port plus the slot number
 /// (`ifd-vpcd.c` `IFDHCreateChannel`: `Channel + slot`). `None` past port 65535.

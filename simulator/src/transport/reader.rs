@@ -146,7 +146,11 @@ impl ReaderLink {
     ///
     /// # Errors
     /// See [`ReaderError`].
-    pub async fn request_into(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), ReaderError> {
+    pub async fn request_into(
+        &mut self,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), ReaderError> {
         self.send(payload).await?;
         let frame = self.receive().await?.ok_or(ReaderError::CardClosed)?;
         if frame.is_empty() {
@@ -171,7 +175,8 @@ impl ReaderLink {
     /// See [`ReaderError`].
     pub async fn get_atr(&mut self) -> Result<Vec<u8>, ReaderError> {
         let mut atr = Vec::new();
-        self.request_into(&[Control::GetAtr.byte()], &mut atr).await?;
+        self.request_into(&[Control::GetAtr.byte()], &mut atr)
+            .await?;
         Ok(atr)
     }
 

@@ -78,11 +78,18 @@ async fn tx(reader: &mut ReaderLink, text: &str) -> String {
 #[tokio::test]
 async fn power_on_get_atr_and_the_card_check_sequence() {
     let mut r = serve(support::card()).await;
-    assert_eq!(hex::spaced(&r.reader.power_on().await.unwrap()), DEFAULT_ATR);
+    assert_eq!(
+        hex::spaced(&r.reader.power_on().await.unwrap()),
+        DEFAULT_ATR
+    );
     assert_eq!(tx(&mut r.reader, SELECT_JPKI).await, "90 00");
     assert_eq!(tx(&mut r.reader, &select_ef(0x0006)).await, "90 00");
     let token = r.reader.transmit(&apdu("00 B0 00 00 20")).await.unwrap();
-    assert!(token.starts_with(b"JPKIAPICCTOKEN2"), "{}", hex::spaced(&token));
+    assert!(
+        token.starts_with(b"JPKIAPICCTOKEN2"),
+        "{}",
+        hex::spaced(&token)
+    );
     assert_eq!(token.len(), 0x20 + 2);
     r.stop.take().unwrap().send(()).unwrap();
     let (result, _) = r.task.await.unwrap();
@@ -149,7 +156,10 @@ async fn unknown_control_codes_and_empty_frames_are_ignored() {
     assert_eq!(hex::spaced(&r.reader.get_atr().await.unwrap()), DEFAULT_ATR);
     assert_eq!(tx(&mut r.reader, SELECT_JPKI).await, "90 00");
     let log = r.log.lock().unwrap().join("\n");
-    assert!(log.starts_with("unknown 03\nunknown 05\nunknown 80\nunknown FF\nempty\nGetAtr"), "{log}");
+    assert!(
+        log.starts_with("unknown 03\nunknown 05\nunknown 80\nunknown FF\nempty\nGetAtr"),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -161,8 +171,14 @@ async fn frames_split_byte_by_byte_and_merged_are_answered_in_order() {
     wire.extend_from_slice(&(select.len() as u16).to_be_bytes());
     wire.extend_from_slice(&select);
     r.reader.send_bytes(&wire).await.unwrap();
-    assert_eq!(hex::spaced(&r.reader.receive().await.unwrap().unwrap()), DEFAULT_ATR);
-    assert_eq!(hex::spaced(&r.reader.receive().await.unwrap().unwrap()), "90 00");
+    assert_eq!(
+        hex::spaced(&r.reader.receive().await.unwrap().unwrap()),
+        DEFAULT_ATR
+    );
+    assert_eq!(
+        hex::spaced(&r.reader.receive().await.unwrap().unwrap()),
+        "90 00"
+    );
     // One byte per write.
     let ef = apdu(&select_ef(0x0006));
     let mut wire = (ef.len() as u16).to_be_bytes().to_vec();
@@ -171,13 +187,19 @@ async fn frames_split_byte_by_byte_and_merged_are_answered_in_order() {
         r.reader.send_bytes(&[byte]).await.unwrap();
         tokio::task::yield_now().await;
     }
-    assert_eq!(hex::spaced(&r.reader.receive().await.unwrap().unwrap()), "90 00");
+    assert_eq!(
+        hex::spaced(&r.reader.receive().await.unwrap().unwrap()),
+        "90 00"
+    );
 }
 
 #[tokio::test]
 async fn a_reader_closing_mid_frame_is_a_clear_error() {
     let mut r = serve(EchoCard).await;
-    r.reader.send_bytes(&[0x00, 0x10, 0x00, 0xA4]).await.unwrap();
+    r.reader
+        .send_bytes(&[0x00, 0x10, 0x00, 0xA4])
+        .await
+        .unwrap();
     drop(r.reader);
     let (result, _) = r.task.await.unwrap();
     let err = result.unwrap_err();
@@ -208,7 +230,10 @@ async fn the_largest_frame_passes_and_a_larger_one_is_refused_by_the_reader() {
         Err(ReaderError::Frame(FrameError::TooLong { len: 65536 }))
     ));
     // Nothing was sent: the link still works.
-    assert_eq!(r.reader.transmit(&[0, 0, 0, 0]).await.unwrap(), [0x90, 0x00]);
+    assert_eq!(
+        r.reader.transmit(&[0, 0, 0, 0]).await.unwrap(),
+        [0x90, 0x00]
+    );
 }
 
 /// A card whose response can never fit in a frame.
@@ -230,7 +255,10 @@ impl VirtualCard for Oversize {
 #[tokio::test]
 async fn a_response_over_the_frame_limit_becomes_6f00() {
     let mut r = serve(Oversize).await;
-    assert_eq!(r.reader.transmit(&[0, 0xB0, 0, 0]).await.unwrap(), [0x6F, 0x00]);
+    assert_eq!(
+        r.reader.transmit(&[0, 0xB0, 0, 0]).await.unwrap(),
+        [0x6F, 0x00]
+    );
     assert_eq!(r.log.lock().unwrap().last().unwrap(), "too long 65538");
 }
 
