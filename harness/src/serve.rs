@@ -297,10 +297,11 @@ async fn wait_for_stop(states: &[Arc<SlotState>], wait: Option<Duration>) -> Res
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut usr1 = signal(SignalKind::user_defined1()).context("cannot handle SIGUSR1")?;
     let mut usr2 = signal(SignalKind::user_defined2()).context("cannot handle SIGUSR2")?;
-    let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+    let mut deadline = wait.map(|w| tokio::time::Instant::now() + w);
     loop {
-        let timeout = async {
-            match deadline {
+        let until = deadline;
+        let timeout = async move {
+            match until {
                 Some(d) => tokio::time::sleep_until(d).await,
                 None => std::future::pending().await,
             }
@@ -338,8 +339,8 @@ async fn wait_for_stop(states: &[Arc<SlotState>], wait: Option<Duration>) -> Res
                         wait.unwrap_or_default()
                     )));
                 }
-                // Everything connected in time: wait without a deadline now.
-                return Box::pin(wait_for_stop(states, None)).await;
+                // Every card reached its reader in time: no deadline from now on.
+                deadline = None;
             }
         }
     }
@@ -445,6 +446,7 @@ async fn run_slot(state: Arc<SlotState>, mut card: Card, mut shutdown: watch::Re
         state.connected.store(false, Ordering::SeqCst);
         // The card left the reader: it lost power.
         card.power_off();
+        let stopped = matches!(result, Ok(Ended::Stopped));
         match result {
             Ok(Ended::Stopped) => {}
             Ok(Ended::ReaderClosed) => tracing::info!(
@@ -454,6 +456,13 @@ async fn run_slot(state: Arc<SlotState>, mut card: Card, mut shutdown: watch::Re
         }
         if *shutdown.borrow() {
             return;
+        }
+        if !stopped {
+            // A stopping pcscd may still accept a connection for a moment: pause first.
+            tokio::select! {
+                () = tokio::time::sleep(backoff.next()) => {}
+                () = removed_or_stopping(&state, &shutdown) => {}
+            }
         }
     }
 }

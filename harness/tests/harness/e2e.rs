@@ -623,7 +623,11 @@ fn serve_waits_for_pcscd_and_reconnects_after_a_restart_and_stops_on_sigterm() {
         log.contains("vpcd closed the connection (pcscd stopped or restarted); reconnecting"),
         "{log}"
     );
-    assert_eq!(log.matches("slot 0: connected to vpcd").count(), 2, "{log}");
+    // At least twice (a stopping pcscd may accept, then reset, one more attempt).
+    assert!(
+        log.matches("slot 0: connected to vpcd").count() >= 2,
+        "{log}"
+    );
     // SIGTERM: a clean stop, exit 0, control socket removed.
     serve.process.signal("TERM");
     let status = serve.process.wait_exit(Duration::from_secs(10));
