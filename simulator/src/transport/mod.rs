@@ -24,11 +24,11 @@
 //!
 //! # Latency
 //!
-//! Debian's vpcd driver (vsmartcard 0.8/0.9 code before upstream commit `76e2679`, "send
-//! length + data at the same time") writes a frame's length and its body in two `send`
-//! calls on a socket with Nagle's algorithm on. The body then waits for the card's ACK of the
-//! 2-byte length, and a receiver that delays its ACKs (Linux: up to 40 ms) costs every APDU
-//! about 44 ms. [`VpcdStream`] therefore sets `TCP_NODELAY`, sends every frame in one write,
+//! Debian's vpcd driver (vsmartcard-vpcd 3.3) writes a frame's length and its body in two
+//! `send` calls on a socket with Nagle's algorithm on (upstream merged them in commit
+//! `76e2679`, "send length + data at the same time"). The body then waits for the card's ACK
+//! of the 2-byte length, and a receiver that delays its ACKs (Linux: up to 40 ms) costs every
+//! APDU about 44 ms — what the stock Python vicc measures through Debian's pcscd. [`VpcdStream`] therefore sets `TCP_NODELAY`, sends every frame in one write,
 //! and on Linux re-arms `TCP_QUICKACK` after every read (the kernel leaves quick-ACK mode on
 //! its own), so the length is acknowledged at once and a round trip through pcscd costs a
 //! fraction of a millisecond.

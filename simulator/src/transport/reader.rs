@@ -90,8 +90,8 @@ pub struct ReaderLink {
 
 impl ReaderLink {
     /// Behaves on the wire like Debian's vpcd driver: Nagle's algorithm on, and each frame
-    /// written as two `send` calls, the length then the body (`vpcd.c` before upstream
-    /// commit `76e2679`).
+    /// written as two `send` calls, the length then the body (`vpcd.c` `sendToVICC` before
+    /// upstream commit `76e2679`).
     ///
     /// # Errors
     /// If the socket option cannot be changed.
