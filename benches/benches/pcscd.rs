@@ -9,11 +9,14 @@
 //! * "Virtual PCD 00 00" — the default mynasim card (SELECT EF 000A in the JPKI application);
 //! * "Virtual PCD 00 01" — first the echo card (the same APDU), then vicc in its place
 //!   (SELECT MF `00 A4 00 0C 02 3F 00`, also 7 bytes and `90 00`).
+//!
+//! mynasim and the echo card are measured paired: each timed APDU to one is followed by an
+//! untimed APDU to the other, so both see the same conditions on a busy machine.
 
 use std::ffi::CString;
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use mynasim_benches::live::{PrivatePcscd, Vicc};
@@ -157,16 +160,27 @@ fn pcscd_benchmarks(c: &mut Criterion, port: u16) {
     let mut group = c.benchmark_group("pcscd");
 
     let card = connect(&ctx, "Virtual PCD 00 00", &[]);
+    let echo_card = connect(&ctx, "Virtual PCD 00 01", &[]);
     let select_jpki = apdu("00 A4 04 0C 0A D3 92 F0 00 26 01 00 00 00 01");
     assert!(round_trip(&card, &select_jpki, &mut buffer));
     let select_ef = apdu("00 A4 02 0C 02 00 0A");
+    // Paired: every timed APDU to one card is followed by an untimed one to the other, so
+    // both benchmarks run under the same traffic and neither gains from going first.
+    let mut paired = |timed: &pcsc::Card, other: &pcsc::Card, iters: u64| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let start = Instant::now();
+            assert!(round_trip(timed, &select_ef, &mut buffer));
+            total += start.elapsed();
+            assert!(round_trip(other, &select_ef, &mut buffer));
+        }
+        total
+    };
     group.bench_function("mynasim_select_ef", |b| {
-        b.iter(|| assert!(round_trip(&card, &select_ef, &mut buffer)));
+        b.iter_custom(|iters| paired(&card, &echo_card, iters));
     });
-
-    let echo_card = connect(&ctx, "Virtual PCD 00 01", &[]);
     group.bench_function("echo", |b| {
-        b.iter(|| assert!(round_trip(&echo_card, &select_ef, &mut buffer)));
+        b.iter_custom(|iters| paired(&echo_card, &card, iters));
     });
     drop(echo_card);
     drop(echo);
