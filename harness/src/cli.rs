@@ -86,10 +86,11 @@ Example (the reference's card check):
 
 const SERVE_HELP: &str = "\
 Each card is a TCP client of pcscd's vpcd driver (Debian package vsmartcard-vpcd), whose
-reader.conf entry `CHANNELID 0x8C7B` listens on 127.0.0.1:35963 (\"Virtual PCD 00 00\") and
-35964 (\"Virtual PCD 00 01\"): slot N connects to PORT+N (Debian's driver has slots 0 and 1;
-more need a vpcd built with --enable-vpcdslots). mynasim waits and reconnects (with
-back-off, up to 2 s) while pcscd is not there or restarts. Ctrl-C or SIGTERM stops it.
+reader.conf entry `CHANNELID 0x8C7B` listens on port 35963 (\"Virtual PCD 00 00\") and
+35964 (\"Virtual PCD 00 01\"). mynasim connects to 127.0.0.1 unless --vpcd says otherwise,
+slot N to PORT+N (Debian's driver has slots 0 and 1; more need a vpcd built with
+--enable-vpcdslots). It waits and reconnects (with back-off, up to 2 s) while pcscd is not
+there or restarts. Ctrl-C or SIGTERM stops it.
 
 Examples:
   mynasim serve                                   the default card in slot 0
