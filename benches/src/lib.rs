@@ -1,4 +1,7 @@
-//! Shared set-up for the benchmarks: cards are issued outside the timed closures.
+//! Shared set-up for the benchmarks: cards are issued outside the timed closures; a private
+//! pcscd and Debian's vicc for the `pcscd` benchmark ([`live`]).
+
+pub mod live;
 
 use mynasim_simulator::Card;
 use mynasim_simulator::profile::Profile;

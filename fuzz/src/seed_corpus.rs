@@ -1,6 +1,7 @@
 //! Writes the seed corpora: the golden scripts (with the right PINs, so the fuzzer gets
 //! past VERIFY) as `card` inputs, their APDUs as `apdu` inputs, and the bundled profiles as
-//! `profile` inputs. Run by `ci/fuzz`.
+//! `profile` inputs, and each script as a vpcd session (power on, get ATR, the APDUs as
+//! frames) for `vpcd`. Run by `ci/fuzz`.
 
 use std::fs;
 use std::path::Path;
@@ -8,10 +9,32 @@ use std::path::Path;
 use mynasim_simulator::fuzzing::{Step, encode_steps};
 use mynasim_simulator::hex;
 
+/// A vpcd session as pcscd's driver sends it: power on, get ATR, an unknown control byte,
+/// the APDUs, a reset, power off.
+fn vpcd_session(apdus: &[Vec<u8>]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let mut frame = |payload: &[u8]| {
+        let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+        wire.extend_from_slice(&len.to_be_bytes());
+        wire.extend_from_slice(payload.get(..usize::from(len)).unwrap_or_default());
+    };
+    frame(&[0x01]);
+    frame(&[0x04]);
+    frame(&[0x03]);
+    for apdu in apdus {
+        frame(apdu);
+    }
+    frame(&[0x02]);
+    frame(&[0x04]);
+    frame(&[0x00]);
+    frame(&[]);
+    wire
+}
+
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    for target in ["apdu", "tlv", "profile", "card", "scenario"] {
+    for target in ["apdu", "tlv", "profile", "card", "scenario", "vpcd"] {
         fs::create_dir_all(corpus.join(target))?;
     }
     let mut scripts = 0;
@@ -64,6 +87,15 @@ fn main() -> std::io::Result<()> {
         for (i, apdu) in apdus.iter().enumerate() {
             fs::write(corpus.join("apdu").join(format!("{name}-{i}")), apdu)?;
         }
+        // vpcd: no chunk plan (one read), then a plan of 1-, 3- and 7-byte reads.
+        let session = vpcd_session(&apdus);
+        let mut one_read = vec![0];
+        one_read.extend_from_slice(&session);
+        fs::write(corpus.join("vpcd").join(name), one_read)?;
+        let mut split = vec![3, 1, 3, 7];
+        split.extend_from_slice(&session);
+        split.extend_from_slice(&[0x01, 0x00, 0x00]); // EOF mid-frame
+        fs::write(corpus.join("vpcd").join(format!("{name}-split")), split)?;
         scripts += 1;
     }
     for entry in fs::read_dir(root.join("scenarios/profiles"))? {

@@ -19,7 +19,11 @@ use crate::profiles::ProfileSource;
 
 /// Loads, checks and issues the card a `--profile` names.
 pub fn issue(profile: &str) -> Result<(ProfileSource, IssuedCard), Failure> {
-    let source = ProfileSource::resolve(profile);
+    issue_from(ProfileSource::resolve(profile))
+}
+
+/// Loads, checks and issues the card of a resolved profile source.
+pub fn issue_from(source: ProfileSource) -> Result<(ProfileSource, IssuedCard), Failure> {
     let personalisation = source.load().map_err(Failure::invalid)?;
     let issued = personalisation
         .issue()
@@ -626,18 +630,62 @@ fn collect_apdus(args: &[String]) -> Result<Vec<(String, Vec<u8>)>, Failure> {
     Ok(out)
 }
 
-/// `mynasim card apdu`.
+/// `mynasim card apdu`: a simulated card, or with `--reader` a PC/SC reader.
 pub fn apdu(args: &ApduArgs) -> Result<(), Failure> {
     let apdus = collect_apdus(&args.apdus)?;
-    let (_, issued) = issue(&args.profile.profile)?;
-    let mut card = issued.card;
-    let atr = card.power_on();
+    match &args.reader {
+        Some(reader) => apdu_via_reader(args, reader, &apdus),
+        None => {
+            let (_, issued) = issue(&args.profile.profile)?;
+            let mut card = issued.card;
+            let atr = card.power_on().to_vec();
+            exchange_all(args, &atr, &apdus, |command| Ok(card.transmit(command)))
+        }
+    }
+}
+
+#[cfg(feature = "pcsc")]
+fn apdu_via_reader(
+    args: &ApduArgs,
+    reader: &str,
+    apdus: &[(String, Vec<u8>)],
+) -> Result<(), Failure> {
+    let mut card = crate::pcsc_host::PcscCard::open(reader)?;
+    tracing::debug!("connected to `{}`", card.reader);
+    let atr = card.atr.clone();
+    exchange_all(args, &atr, apdus, |command| card.transmit(command))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn apdu_via_reader(
+    _args: &ApduArgs,
+    _reader: &str,
+    _apdus: &[(String, Vec<u8>)],
+) -> Result<(), Failure> {
+    Err(crate::pcsc_host::not_built())
+}
+
+/// Sends each APDU in order and prints the responses (or a transcript). Output so far is
+/// printed even when an exchange fails.
+fn exchange_all(
+    args: &ApduArgs,
+    atr: &[u8],
+    apdus: &[(String, Vec<u8>)],
+    mut transmit: impl FnMut(&[u8]) -> Result<Vec<u8>, Failure>,
+) -> Result<(), Failure> {
     let mut out = String::new();
     if args.transcript {
         let _ = writeln!(out, "-- power on, ATR {}", hex::spaced(atr));
     }
-    for (_, command) in &apdus {
-        let response = card.transmit(command);
+    let mut result = Ok(());
+    for (_, command) in apdus {
+        let response = match transmit(command) {
+            Ok(response) => response,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
         tracing::debug!(
             command = %transcript::format_command(command, true),
             response = %hex::spaced(&response),
@@ -652,5 +700,5 @@ pub fn apdu(args: &ApduArgs) -> Result<(), Failure> {
     std::io::stdout()
         .write_all(out.as_bytes())
         .map_err(anyhow::Error::from)?;
-    Ok(())
+    result
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::card_cmd;
 use crate::exit::{self, Failure};
+use crate::{card_cmd, pcsc_host, serve};
 
 const ABOUT: &str = "\
 A software My Number Card (Japan's Individual Number Card) and a test harness around it.
@@ -20,6 +20,8 @@ Examples:
   mynasim card show                          the built-in default card
   mynasim card show --profile my-card.yaml --json
   mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020
+  mynasim serve                              the default card in pcscd's virtual reader
+  pkcs15-tool --dump                         ... then any PC/SC program sees it
 
 Profiles: scenarios/profiles/default.yaml is the default card (authentication PIN 1234,
 signature password ABC123). `mynasim schema profile` prints the profile format.";
@@ -45,6 +47,12 @@ pub enum Command {
     /// Inspect a simulated card or send it APDUs by hand.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
+    #[command(after_help = CONTROL_HELP)]
+    Control(ControlArgs),
     /// Print the JSON Schema of a file format.
     Schema {
         /// Which format.
@@ -126,9 +134,86 @@ Each APDU is one argument of hex digits (spaces allowed inside quotes), or `-` t
 APDUs from standard input, one per line (`#` starts a comment). The card powers on
 before the first APDU; its state lives only for this run.
 
+With --reader NAME the APDUs go to a PC/SC reader (a real card, or `mynasim serve`'s
+\"Virtual PCD 00 00\") instead; the card stays connected for the whole run.
+
 Example (the reference's card check):
-  mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020")]
+  mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020
+  mynasim card apdu --reader \"Virtual PCD 00 00\" 00A4040C0AD392F000260100000001")]
     Apdu(ApduArgs),
+    /// List the PC/SC readers, with the card and ATR in each (needs the `pcsc` feature).
+    Readers,
+}
+
+const SERVE_HELP: &str = "\
+Each card is a TCP client of pcscd's vpcd driver (Debian package vsmartcard-vpcd), whose
+reader.conf entry `CHANNELID 0x8C7B` listens on port 35963 (\"Virtual PCD 00 00\") and
+35964 (\"Virtual PCD 00 01\"). mynasim connects to 127.0.0.1 unless --vpcd says otherwise,
+slot N to PORT+N (Debian's driver has slots 0 and 1; more need a vpcd built with
+--enable-vpcdslots). It waits and reconnects (with back-off, up to 2 s) while pcscd is not
+there or restarts. Ctrl-C or SIGTERM stops it.
+
+Examples:
+  mynasim serve                                   the default card in slot 0
+  mynasim serve --profile scenarios/profiles/default.yaml -v     and log every APDU
+  mynasim serve --slot 0=default --slot 1=minor.yaml             two cards
+  mynasim serve --config cards.yaml               slots from a file:
+      version: 1
+      vpcd: 127.0.0.1:35963            # optional
+      control: /tmp/mynasim.sock       # optional
+      slots:
+        - { slot: 0, profile: default }
+        - { slot: 1, profile: minor.yaml }     # relative to the file
+
+Removing and inserting cards while it runs (pcscd sees the removal when the card's
+socket closes; removal powers the card off, its PIN counters stay):
+  mynasim serve --control /tmp/mynasim.sock &
+  mynasim control /tmp/mynasim.sock remove 0      (or: insert 0, status, remove all)
+  kill -USR1 <pid>      remove every card;   kill -USR2 <pid>   insert every card
+
+Logs go to stderr: connections at info; -v adds one line per APDU (PINs and passwords
+masked as **) and power changes; -vv adds pcscd's presence polls. MYNASIM_LOG=<filter>
+overrides.";
+
+const CONTROL_HELP: &str = "\
+Commands: status | remove [N|all] | insert [N|all] (all slots when N is omitted).
+The reply starts with `ok` (exit 0) or `error` (exit 2); an unreachable socket is exit 3.
+The socket speaks one command per line, so `socat - UNIX-CONNECT:SOCKET` works too.";
+
+/// `mynasim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The card of slot 0: a YAML file, or a name under scenarios/profiles/ [default: the
+    /// built-in default card].
+    #[arg(short, long, value_name = "FILE|NAME", conflicts_with_all = ["slots", "config"])]
+    pub profile: Option<String>,
+    /// A card in slot N (repeat for more cards).
+    #[arg(long = "slot", id = "slots", value_name = "N=FILE|NAME", value_parser = serve::parse_slot)]
+    pub slots: Vec<(u16, String)>,
+    /// A YAML file listing the slots (format below).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where pcscd's vpcd listens for slot 0 [default: 127.0.0.1:35963].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub vpcd: Option<String>,
+    /// Accept remove/insert/status commands on this Unix socket.
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+    /// Exit with status 3 if some card has not reached its reader within SECONDS
+    /// [default: wait for ever].
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<f64>,
+}
+
+/// `mynasim control`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The `--control` socket of a running `mynasim serve`.
+    #[arg(value_name = "SOCKET")]
+    pub socket: PathBuf,
+    /// The command: status | remove [N|all] | insert [N|all].
+    #[arg(required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 /// Arguments naming a profile.
@@ -167,6 +252,11 @@ pub struct ApduArgs {
     /// Print a transcript (`>>` command, `<<` response) instead of bare responses.
     #[arg(long)]
     pub transcript: bool,
+    /// Send the APDUs to this PC/SC reader instead of a simulated card: its exact name, or
+    /// a part that names one reader (`mynasim card readers` lists them; needs the `pcsc`
+    /// feature).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub reader: Option<String>,
     /// In the transcript, show PINs instead of `**`.
     #[arg(long, requires = "transcript")]
     pub no_redact: bool,
@@ -187,13 +277,18 @@ pub enum SchemaFormat {
 /// Parses the command line, runs it, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let quiet_default = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.verbose, quiet_default);
     exit::finish(run(cli))
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, quiet_default: &str) {
     let default = match verbose {
-        0 => "warn",
+        0 => quiet_default,
         1 => "debug",
         _ => "trace",
     };
@@ -201,6 +296,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -211,6 +307,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Card(CardCommand::Show(args)) => card_cmd::show(&args),
         Command::Card(CardCommand::Apdu(args)) => card_cmd::apdu(&args),
         Command::Run(args) => crate::run_cmd::run(&args),
+        Command::Card(CardCommand::Readers) => pcsc_host::readers(),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Control(args) => serve::control(&args),
         Command::Schema { format } => {
             let schema = match format {
                 SchemaFormat::Profile => mynasim_simulator::profile::json_schema(),

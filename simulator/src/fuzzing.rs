@@ -3,9 +3,15 @@
 //!
 //! Every function must return normally on *any* input; a panic is a bug.
 
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder as _, Encoder as _};
+
 use crate::apdu::{Command, tlv};
 use crate::card::{Card, CardEvent, EfBody};
 use crate::profile::Profile;
+use crate::transport::{
+    Control, FrameCodec, LinkEvent, MAX_FRAME, ReaderMessage, VirtualCard, answer_frame,
+};
 
 /// APDU parser: never panics; whatever parses re-encodes to the same bytes.
 pub fn apdu(data: &[u8]) {
@@ -34,6 +40,143 @@ pub fn profile(data: &[u8]) {
     };
     if let Ok(profile) = Profile::from_yaml(text, "fuzz") {
         let _ = profile.personalise("fuzz");
+    }
+}
+
+/// A card for the vpcd target that tracks its power state and echoes `90 00` when powered.
+#[derive(Debug, Default)]
+struct PowerTracker {
+    powered: bool,
+}
+
+impl VirtualCard for PowerTracker {
+    fn atr(&self) -> &[u8] {
+        &[0x3B, 0x80, 0x80, 0x01, 0x01]
+    }
+    fn power_on(&mut self) {
+        self.powered = true;
+    }
+    fn power_off(&mut self) {
+        self.powered = false;
+    }
+    fn reset(&mut self) {
+        self.powered = true;
+    }
+    fn transmit_into(&mut self, _apdu: &[u8], out: &mut Vec<u8>) {
+        out.clear();
+        if self.powered {
+            out.extend_from_slice(&[0x90, 0x00]);
+        }
+    }
+}
+
+/// Decodes `wire` fed in chunks whose sizes come from `plan` (cycled; `0` means "the rest
+/// at once"); returns the frames and the bytes left over.
+fn decode_chunked(wire: &[u8], plan: &[u8]) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let mut codec = FrameCodec;
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    let mut rest = wire;
+    let mut sizes = plan.iter().cycle();
+    while !rest.is_empty() {
+        let size = match sizes.next() {
+            Some(&0) | None => rest.len(),
+            Some(&n) => usize::from(n).min(rest.len()),
+        };
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        buf.extend_from_slice(chunk);
+        while let Ok(Some(frame)) = codec.decode(&mut buf) {
+            frames.push(frame.to_vec());
+        }
+    }
+    (frames, buf.to_vec())
+}
+
+/// The vpcd frame decoder and the card side's answers to whatever a reader sends. The
+/// first byte gives the number `k` of chunk sizes that follow (at most 8); the rest is the
+/// wire. Checked:
+/// * the frames do not depend on how the wire is split into reads (one read, the plan's
+///   chunks, one byte at a time) — split and merged reads;
+/// * re-encoding the frames gives back the consumed wire; what is left is a partial frame,
+///   which `decode_eof` reports as an error (EOF mid-frame), and nothing else is;
+/// * every frame is answered as vpcd requires: exactly one answer frame per get ATR (the
+///   ATR) and per APDU, none for other control codes, unknown control bytes or empty frames;
+///   get ATR never changes the power state; answers are valid frames.
+pub fn vpcd_frames(data: &[u8]) {
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
+    let k = usize::from(k % 9).min(rest.len());
+    let (plan, wire) = rest.split_at(k);
+
+    let (whole, left) = decode_chunked(wire, &[]);
+    assert_eq!(
+        decode_chunked(wire, plan),
+        (whole.clone(), left.clone()),
+        "chunked reads"
+    );
+    assert_eq!(
+        decode_chunked(wire, &[1]),
+        (whole.clone(), left.clone()),
+        "byte reads"
+    );
+
+    let mut again = BytesMut::new();
+    for frame in &whole {
+        assert!(frame.len() <= MAX_FRAME);
+        assert!(FrameCodec.encode(frame.as_slice(), &mut again).is_ok());
+    }
+    again.extend_from_slice(&left);
+    assert_eq!(&again[..], wire, "re-encoding gives the wire back");
+    let mut tail = BytesMut::from(&left[..]);
+    let eof = FrameCodec.decode_eof(&mut tail);
+    assert_eq!(
+        eof.is_err(),
+        !left.is_empty(),
+        "EOF mid-frame is an error, and only that"
+    );
+
+    let mut card = PowerTracker::default();
+    let mut response = Vec::new();
+    let mut out = BytesMut::new();
+    for frame in &whole {
+        out.clear();
+        let before = card.powered;
+        let mut events = 0;
+        answer_frame(
+            frame,
+            &mut card,
+            &mut response,
+            &mut out,
+            &mut |_: LinkEvent<'_>| {
+                events += 1;
+            },
+        );
+        assert_eq!(events, 1, "one event per frame");
+        let answers = decode_chunked(&out, &[]);
+        assert!(answers.1.is_empty(), "answers are whole frames");
+        let expected = match ReaderMessage::parse(frame) {
+            ReaderMessage::Control(Control::GetAtr) => {
+                assert_eq!(card.powered, before, "get ATR never changes state");
+                vec![card.atr().to_vec()]
+            }
+            ReaderMessage::Control(Control::PowerOn | Control::Reset) => {
+                assert!(card.powered);
+                vec![]
+            }
+            ReaderMessage::Control(Control::PowerOff) => {
+                assert!(!card.powered);
+                vec![]
+            }
+            ReaderMessage::UnknownControl(_) | ReaderMessage::Empty => {
+                assert_eq!(card.powered, before);
+                vec![]
+            }
+            ReaderMessage::Apdu(_) if before => vec![vec![0x90, 0x00]],
+            ReaderMessage::Apdu(_) => vec![vec![]],
+        };
+        assert_eq!(answers.0, expected);
     }
 }
 
@@ -171,6 +314,19 @@ pub fn card(card: &mut Card, data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vpcd_frames_accepts_the_seed_shapes() {
+        // Power on, get ATR, an APDU, an unknown control, an empty frame, then half a frame.
+        let mut data = vec![3, 1, 2, 0];
+        data.extend_from_slice(&[
+            0x00, 0x01, 0x01, 0x00, 0x01, 0x04, 0x00, 0x04, 0x00, 0xA4, 0x00, 0x00,
+        ]);
+        data.extend_from_slice(&[0x00, 0x01, 0x07, 0x00, 0x00, 0x00, 0x09, 0x00]);
+        vpcd_frames(&data);
+        vpcd_frames(&[]);
+        vpcd_frames(&[0xFF, 0xFF, 0xFF]);
+    }
 
     #[test]
     fn steps_round_trip() {

@@ -24,7 +24,8 @@
 //! * [`apps`] — one module per application, each a DF of files and keys;
 //! * [`security`] — PIN objects, retry counters, signing schemes;
 //! * [`pki`] — the test key pool and the JPKI-shaped test CA hierarchy;
-//! * [`profile`] — card profiles (YAML) and issuing a card from one.
+//! * [`profile`] — card profiles (YAML) and issuing a card from one;
+//! * [`transport`] — the vpcd virtual reader protocol (tokio), the only module that does I/O.
 
 pub mod apdu;
 pub mod apps;
@@ -37,6 +38,7 @@ pub mod profile;
 pub mod render;
 pub mod security;
 pub mod transcript;
+pub mod transport;
 
 pub use apdu::{Command, Response, StatusWord};
 pub use card::{Card, CardError, CardEvent};

@@ -16,3 +16,4 @@ mod profiles;
 mod signatures;
 mod status_words;
 mod support;
+mod transport;

@@ -1,19 +1,8 @@
-//! The `mynasim` command line, run as a user runs it. Unwrap, expect and panics are how
-//! test code reports failures.
+//! The `mynasim` command line, run as a user runs it.
 
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::support::repo;
 
 fn mynasim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mynasim"))

@@ -1,0 +1,20 @@
+//! The harness's integration tests: one binary (cargo's `tests/testsuite` layout), one
+//! module per concern. Unwrap, expect and panics are how test code reports failures.
+//!
+//! * `cli` — the command line, in process-free mode (no pcscd);
+//! * `serve` — `mynasim serve` against the simulator's fake vpcd reader (no pcscd);
+//! * `e2e` — real PC/SC clients through a private pcscd per test ([`live`]); needs root and
+//!   the Debian packages `ci/setup` installs, and fails (never skips) without them.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod e2e;
+mod live;
+mod serve;
+mod support;
