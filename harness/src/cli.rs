@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// Write a JSON report with per-step timings and transcripts.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// For `--target vpcd`: pcscd's vpcd driver (the card connects there; slot 0 of Debian's
+    /// driver is 127.0.0.1:35963).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
+    pub vpcd: String,
     /// Parallel scenarios (default: the number of CPUs; 1 for pcsc/vpcd targets).
     #[arg(long, short)]
     pub jobs: Option<usize>,

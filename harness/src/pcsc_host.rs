@@ -11,6 +11,8 @@ use crate::exit::Failure;
 /// A connected card in a PC/SC reader.
 #[cfg(feature = "pcsc")]
 pub use imp::PcscCard;
+#[cfg(feature = "pcsc")]
+pub(crate) use imp::{wait_for_new_card, wait_for_removal};
 
 /// `mynasim card readers`.
 ///
@@ -49,7 +51,7 @@ mod imp {
     use crate::exit::Failure;
 
     /// Opens the PC/SC context.
-    fn context() -> Result<Context, Failure> {
+    pub(crate) fn context() -> Result<Context, Failure> {
         Context::establish(Scope::User).map_err(|e| {
             Failure::unreachable(anyhow!(
                 "cannot reach pcscd: {e} (is it running? Debian package pcscd)"
@@ -58,7 +60,7 @@ mod imp {
     }
 
     /// Reader names; none is an empty list.
-    fn names(ctx: &Context) -> Result<Vec<CString>, Failure> {
+    pub(crate) fn names(ctx: &Context) -> Result<Vec<CString>, Failure> {
         match ctx.list_readers_owned() {
             Ok(names) => Ok(names),
             Err(Error::NoReadersAvailable) => Ok(Vec::new()),
@@ -125,6 +127,89 @@ mod imp {
         }
     }
 
+    /// Waits until a reader whose name contains `part` holds a card that was not there
+    /// before the wait started, and returns its name: how the `vpcd` target finds the slot
+    /// its card went into.
+    pub(crate) fn wait_for_new_card(
+        part: &str,
+        timeout: std::time::Duration,
+    ) -> Result<String, Failure> {
+        let ctx = context()?;
+        let deadline = std::time::Instant::now() + timeout;
+        let mut states: Vec<ReaderState> = names(&ctx)?
+            .into_iter()
+            .filter(|n| n.to_string_lossy().contains(part))
+            .map(|name| ReaderState::new(name, State::UNAWARE))
+            .collect();
+        if states.is_empty() {
+            return Err(Failure::unreachable(anyhow!(
+                "pcscd has no reader named `{part}…`: is the vsmartcard-vpcd driver configured?"
+            )));
+        }
+        ctx.get_status_change(std::time::Duration::ZERO, &mut states)
+            .map_err(|e| Failure::unreachable(anyhow!("cannot read the readers' state: {e}")))?;
+        let before: Vec<bool> = states
+            .iter()
+            .map(|s| s.event_state().contains(State::PRESENT))
+            .collect();
+        loop {
+            for s in &mut states {
+                s.sync_current_state();
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(Failure::unreachable(anyhow!(
+                    "no card appeared in a `{part}` reader within {} s: is pcscd's vpcd driver listening where --vpcd points?",
+                    timeout.as_secs()
+                )));
+            }
+            match ctx.get_status_change(left, &mut states) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => {
+                    return Err(Failure::unreachable(anyhow!(
+                        "cannot watch the readers: {e}"
+                    )));
+                }
+            }
+            for (s, was) in states.iter().zip(&before) {
+                if !was && s.event_state().contains(State::PRESENT) {
+                    return Ok(s.name().to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+
+    /// Waits until the reader `name` is empty.
+    pub(crate) fn wait_for_removal(
+        name: &str,
+        timeout: std::time::Duration,
+    ) -> Result<(), Failure> {
+        let ctx = context()?;
+        let name = CString::new(name).map_err(|e| Failure::invalid(anyhow!("reader name: {e}")))?;
+        let mut states = [ReaderState::new(name, State::UNAWARE)];
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match ctx.get_status_change(left, &mut states) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => {
+                    return Err(Failure::unreachable(anyhow!(
+                        "cannot watch the reader: {e}"
+                    )));
+                }
+            }
+            if !states[0].event_state().contains(State::PRESENT) {
+                return Ok(());
+            }
+            if left.is_zero() {
+                return Err(Failure::unreachable(anyhow!(
+                    "the card stayed in the reader after removal"
+                )));
+            }
+            states[0].sync_current_state();
+        }
+    }
+
     /// A card connected in shared mode, T=0 or T=1.
     pub struct PcscCard {
         // Field order: the card handle is released before its context.
@@ -176,6 +261,73 @@ mod imp {
                 atr,
                 buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
             })
+        }
+
+        /// Removes power: disconnects with `SCARD_UNPOWER_CARD`.
+        ///
+        /// # Errors
+        /// Never in practice; a failed disconnect leaves the card disconnected anyway.
+        pub fn power_off(&mut self) -> Result<(), Failure> {
+            if let Some(card) = self.card.take() {
+                card.disconnect(Disposition::UnpowerCard)
+                    .map_err(|(_, e)| {
+                        Failure::unreachable(anyhow!("cannot power the card off: {e}"))
+                    })?;
+            }
+            Ok(())
+        }
+
+        /// Cold start: connects again if powered off (pcscd powers the card on), or
+        /// reconnects with `SCARD_UNPOWER_CARD`. Returns the ATR.
+        ///
+        /// # Errors
+        /// The reader or card went away (exit 3).
+        pub fn power_on(&mut self) -> Result<Vec<u8>, Failure> {
+            match &mut self.card {
+                Some(card) => card
+                    .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::UnpowerCard)
+                    .map_err(|e| {
+                        Failure::unreachable(anyhow!("cannot power-cycle the card: {e}"))
+                    })?,
+                None => {
+                    let name = CString::new(self.reader.clone())
+                        .map_err(|e| Failure::invalid(anyhow!("reader name: {e}")))?;
+                    let card = self
+                        ._ctx
+                        .connect(&name, ShareMode::Shared, Protocols::ANY)
+                        .map_err(|e| {
+                            Failure::unreachable(anyhow!("cannot connect to the card: {e}"))
+                        })?;
+                    self.card = Some(card);
+                }
+            }
+            self.refresh_atr()
+        }
+
+        /// Warm reset: reconnects with `SCARD_RESET_CARD`. Returns the ATR.
+        ///
+        /// # Errors
+        /// The reader or card went away (exit 3).
+        pub fn reset(&mut self) -> Result<Vec<u8>, Failure> {
+            let card = self
+                .card
+                .as_mut()
+                .ok_or_else(|| Failure::unreachable(anyhow!("the card is disconnected")))?;
+            card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
+                .map_err(|e| Failure::unreachable(anyhow!("cannot reset the card: {e}")))?;
+            self.refresh_atr()
+        }
+
+        fn refresh_atr(&mut self) -> Result<Vec<u8>, Failure> {
+            let card = self
+                .card
+                .as_ref()
+                .ok_or_else(|| Failure::unreachable(anyhow!("the card is disconnected")))?;
+            self.atr = card
+                .status2_owned()
+                .map(|s| s.atr().to_vec())
+                .map_err(|e| Failure::unreachable(anyhow!("cannot read the ATR: {e}")))?;
+            Ok(self.atr.clone())
         }
 
         /// Sends one command APDU; returns the response APDU.

@@ -37,7 +37,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if entries.is_empty() {
         return Err(Failure::invalid(anyhow::anyhow!("no scenario matches")));
     }
-    let make_target = target_factory(&args.target)?;
+    let make_target = target_factory(args)?;
     let jobs = args.jobs.unwrap_or_else(|| match args.target {
         TargetSpec::Sim => std::thread::available_parallelism().map_or(2, usize::from),
         _ => 1,
@@ -88,13 +88,30 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 
 type Factory = Box<dyn Fn(&scenario::Plan) -> Result<Box<dyn Target>, TargetError> + Sync>;
 
-fn target_factory(spec: &TargetSpec) -> Result<Factory, Failure> {
-    match spec {
+fn target_factory(args: &RunArgs) -> Result<Factory, Failure> {
+    match &args.target {
         TargetSpec::Sim => Ok(Box::new(|plan: &scenario::Plan| {
             Ok(Box::new(SimTarget::new(plan.card.card.clone())) as Box<dyn Target>)
         })),
-        other => Err(Failure::unreachable(anyhow::anyhow!(
-            "target `{other}` is not available in this build yet"
-        ))),
+        #[cfg(feature = "pcsc")]
+        TargetSpec::Pcsc(reader) => {
+            // Fail fast, before any scenario, when the reader or its card is not there.
+            scenario::target::PcscTarget::open(reader)
+                .map_err(|e| Failure::unreachable(anyhow::anyhow!(e)))?;
+            let reader = reader.clone();
+            Ok(Box::new(move |_plan: &scenario::Plan| {
+                scenario::target::PcscTarget::open(&reader).map(|t| Box::new(t) as Box<dyn Target>)
+            }))
+        }
+        #[cfg(feature = "pcsc")]
+        TargetSpec::Vpcd => {
+            let vpcd = crate::serve::parse_vpcd(&args.vpcd).map_err(Failure::invalid)?;
+            Ok(Box::new(move |plan: &scenario::Plan| {
+                scenario::target::VpcdTarget::insert(plan.card.card.clone(), vpcd)
+                    .map(|t| Box::new(t) as Box<dyn Target>)
+            }))
+        }
+        #[cfg(not(feature = "pcsc"))]
+        TargetSpec::Pcsc(_) | TargetSpec::Vpcd => Err(crate::pcsc_host::not_built()),
     }
 }

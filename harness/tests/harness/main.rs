@@ -16,5 +16,6 @@
 mod cli;
 mod e2e;
 mod live;
+mod scenarios_vpcd;
 mod serve;
 mod support;
