@@ -43,16 +43,24 @@ impl Template {
             match segment {
                 Segment::Text(t) | Segment::Card(t) => out.extend_from_slice(t.as_bytes()),
                 Segment::Capture { name, range } => {
-                    let bytes = captures.get(name).map(Vec::as_slice).unwrap_or_default();
-                    let bytes = match range {
-                        Some((a, b)) => bytes.get(*a..(*b).min(bytes.len())).unwrap_or_default(),
-                        None => bytes,
-                    };
-                    out.extend_from_slice(bytes);
+                    out.extend_from_slice(captured(captures, name, *range));
                 }
             }
         }
         out
+    }
+}
+
+/// The bytes a capture reference names: the whole capture, or `[a..b]` of it (clipped).
+fn captured<'c>(
+    captures: &'c HashMap<String, Vec<u8>>,
+    name: &str,
+    range: Option<(usize, usize)>,
+) -> &'c [u8] {
+    let bytes = captures.get(name).map(Vec::as_slice).unwrap_or_default();
+    match range {
+        Some((a, b)) => bytes.get(a..b.min(bytes.len())).unwrap_or_default(),
+        None => bytes,
     }
 }
 
@@ -78,12 +86,7 @@ impl HexTemplate {
             match segment {
                 HexSegment::Bytes(b) => out.extend_from_slice(b),
                 HexSegment::Capture { name, range } => {
-                    let bytes = captures.get(name).map(Vec::as_slice).unwrap_or_default();
-                    let bytes = match range {
-                        Some((a, b)) => bytes.get(*a..(*b).min(bytes.len())).unwrap_or_default(),
-                        None => bytes,
-                    };
-                    out.extend_from_slice(bytes);
+                    out.extend_from_slice(captured(captures, name, *range));
                 }
             }
         }
