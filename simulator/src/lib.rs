@@ -23,8 +23,11 @@
 //! * [`card`] — power, ATR, selection, access control, command dispatch (sans-IO);
 //! * [`apps`] — one module per application, each a DF of files and keys;
 //! * [`security`] — PIN objects, retry counters, signing schemes;
-//! * [`pki`] — the test key pool and the JPKI-shaped test CA hierarchy;
+//! * [`pki`] — the test key pool, the JPKI-shaped test CA hierarchy and the card-verifiable
+//!   certificates of the card-face applications;
 //! * [`profile`] — card profiles (YAML) and issuing a card from one;
+//! * [`render`] — the card-face images (1-bit PNGs in a 12-dot font);
+//! * [`transcript`] — `>>`/`<<` APDU transcripts with secrets redacted;
 //! * [`transport`] — the vpcd virtual reader protocol (tokio), the only module that does I/O.
 
 pub mod apdu;
