@@ -641,17 +641,7 @@ fn serve_waits_for_pcscd_and_reconnects_after_a_restart_and_stops_on_sigterm() {
 fn card_apdu_reader_drives_the_card_through_pcsc() {
     let live = Live::start("e2e-pcsc", &[(0, DEFAULT)]);
     let bin = env!("CARGO_BIN_EXE_mynasim");
-    let out = live
-        .command(bin)
-        .args(["card", "readers"])
-        .output()
-        .unwrap();
-    let readers = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let readers = live.ok(bin, &["card", "readers"]);
     assert!(
         readers.contains("Virtual PCD 00 00\tATR 3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F"),
         "{readers}"
@@ -660,9 +650,9 @@ fn card_apdu_reader_drives_the_card_through_pcsc() {
         readers.contains("Virtual PCD 00 01\t(no card)"),
         "{readers}"
     );
-    let out = live
-        .command(bin)
-        .args([
+    let text = live.ok(
+        bin,
+        &[
             "card",
             "apdu",
             "--reader",
@@ -673,14 +663,7 @@ fn card_apdu_reader_drives_the_card_through_pcsc() {
             "002000800431323334",
             "00A4020C020006",
             "00B0000010",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
     assert!(
         text.starts_with("-- power on, ATR 3B 88 80 01 00 00 05 E0 B3 81 A1 00 7F\n"),
@@ -695,25 +678,23 @@ fn card_apdu_reader_drives_the_card_through_pcsc() {
         "{text}"
     );
     // A reader that is not there: exit 3, and the readers are listed.
-    let out = live
-        .command(bin)
-        .args(["card", "apdu", "--reader", "ACS ACR122U", "00A4040C00"])
-        .output()
-        .unwrap();
+    let out = live.run(
+        bin,
+        &["card", "apdu", "--reader", "ACS ACR122U", "00A4040C00"],
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Virtual PCD 00 00"));
     // An empty slot: exit 3 too.
-    let out = live
-        .command(bin)
-        .args([
+    let out = live.run(
+        bin,
+        &[
             "card",
             "apdu",
             "--reader",
             "Virtual PCD 00 01",
             "00A4040C00",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no card in reader"));
 }
