@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use jiff::civil::Date;
+use mynasim_simulator::apdu::StatusWord;
 use mynasim_simulator::apps::AppId;
 use mynasim_simulator::hex;
 use mynasim_simulator::profile::{self, IssuedCard, Profile, ProfileError, era, from_yaml_str};
@@ -268,6 +269,20 @@ impl SwPattern {
             mask,
             text: shown,
         })
+    }
+
+    /// Matches `sw` and nothing else.
+    pub fn exact(sw: StatusWord) -> Self {
+        let value = sw.to_u16();
+        let mut text = [0u8; 4];
+        for (t, c) in text.iter_mut().zip(hex::compact(&sw.to_bytes()).bytes()) {
+            *t = c;
+        }
+        Self {
+            value,
+            mask: 0xFFFF,
+            text,
+        }
     }
 
     /// Whether `sw` matches.
@@ -1060,19 +1075,11 @@ fn compile_expect(
                 format!("`{text}` is not 4 hex digits (with `?` for any nibble)"),
             )
         })?,
-        (None, Some(n)) if n <= 15 => SwPattern::parse(&format!("63C{n:X}")).unwrap_or(SwPattern {
-            value: 0x63C0,
-            mask: 0xFFFF,
-            text: *b"63C0",
-        }),
+        (None, Some(n)) if n <= 15 => SwPattern::exact(StatusWord::retries(n)),
         (None, Some(n)) => {
             return Err((".tries_left".into(), format!("{n}: 63 Cx reports 0 to 15")));
         }
-        (None, None) => SwPattern {
-            value: 0x9000,
-            mask: 0xFFFF,
-            text: *b"9000",
-        },
+        (None, None) => SwPattern::exact(StatusWord::Success),
     };
     let data_matches = e
         .data_matches

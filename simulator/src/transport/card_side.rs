@@ -21,6 +21,7 @@ use tokio_util::codec::{Decoder as _, Encoder as _};
 
 use super::codec::{Control, FrameCodec, FrameError, ReaderMessage};
 use crate::Card;
+use crate::apdu::StatusWord;
 
 /// What the transport needs from a card: the four power operations of vpcd and APDU
 /// exchange. [`Card`] implements it; so does [`EchoCard`].
@@ -116,9 +117,6 @@ pub enum LinkEvent<'a> {
     },
 }
 
-/// `6F 00`, no precise diagnosis: sent when a response cannot be framed.
-const NO_PRECISE_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
-
 /// Handles one frame from the reader — sans-IO: applies it to the card, appends the answer
 /// frame (if any) to `out`, and reports it to `observe`. `response` is scratch space.
 pub fn answer_frame<C: VirtualCard + ?Sized>(
@@ -155,7 +153,7 @@ pub fn answer_frame<C: VirtualCard + ?Sized>(
                     elapsed,
                 }),
                 Err(_) => {
-                    let _ = codec.encode(&NO_PRECISE_DIAGNOSIS[..], out);
+                    let _ = codec.encode(&StatusWord::NoPreciseDiagnosis.to_bytes()[..], out);
                     observe(LinkEvent::ResponseTooLong {
                         command,
                         len: response.len(),
