@@ -722,4 +722,32 @@ mod tests {
         assert!(control_command("eject", &states).starts_with("error unknown command"));
         assert!(control_command("remove 1 2", &states).starts_with("error expected"));
     }
+
+    proptest::proptest! {
+        /// Whatever a client writes on the control socket, the reply is whole lines starting
+        /// with `ok` or `error`, and a line that is not a command changes nothing.
+        #[test]
+        fn any_control_line_gets_a_reply(line in "\\PC{0,40}|(status|remove|insert)( [0-9a-z]{0,6}){0,3}") {
+            let states = vec![state(0), state(1)];
+            let reply = control_command(line.trim(), &states);
+            proptest::prop_assert!(reply.ends_with('\n'), "{reply:?}");
+            proptest::prop_assert!(reply.starts_with("ok") || reply.starts_with("error"), "{reply:?}");
+            if reply.starts_with("error") {
+                proptest::prop_assert!(states.iter().all(|s| *s.inserted.borrow()));
+            }
+        }
+
+        /// `--slot` accepts exactly `N=FILE` with N a slot number and FILE not empty.
+        #[test]
+        fn any_slot_argument_parses_or_says_why(arg in "\\PC{0,20}|[0-9]{1,6}=\\PC{0,8}") {
+            match parse_slot(&arg) {
+                Ok((n, file)) => {
+                    proptest::prop_assert!(n <= MAX_SLOT);
+                    proptest::prop_assert!(!file.is_empty());
+                    proptest::prop_assert_eq!(arg.split_once('=').map(|(_, f)| f), Some(file.as_str()));
+                }
+                Err(why) => proptest::prop_assert!(!why.is_empty()),
+            }
+        }
+    }
 }
