@@ -180,27 +180,21 @@ fn execute(
     op: &Op,
     captures: &HashMap<String, Vec<u8>>,
 ) -> Result<Produced, TargetError> {
-    if let Op::Sign(sign) = op {
-        if let Some((data, sw)) = s.select_first(sign.key)? {
-            return Ok((data, sw, None));
-        }
-        let message = sign.message.render(captures);
-        let payload = sign.payload(&message);
-        let (data, sw) = s.send(apdu(
-            [0x80, 0x2A, sign.scheme, sign.p2],
-            &payload,
-            Some(sign.le),
-        ))?;
-        return Ok((data, sw, Some(message)));
-    }
-    execute_plain(s, op, captures).map(|(data, sw)| (data, sw, None))
+    let message = match op {
+        Op::Sign(sign) => Some(sign.message.render(captures)),
+        _ => None,
+    };
+    let (data, sw) = send_op(s, op, captures, message.as_deref())?;
+    Ok((data, sw, message))
 }
 
-/// Runs an operation other than `sign`; returns its data and SW.
-fn execute_plain(
+/// Sends an operation's APDUs (`message`: what a `sign` step signs); returns the data and
+/// SW of the last.
+fn send_op(
     s: &mut Session<'_>,
     op: &Op,
     captures: &HashMap<String, Vec<u8>>,
+    message: Option<&[u8]>,
 ) -> Result<(Vec<u8>, u16), TargetError> {
     match op {
         Op::Select(aid) => s.send(apdu([0x00, 0xA4, 0x04, 0x0C], aid, None)),
@@ -236,8 +230,17 @@ fn execute_plain(
             }
             s.send(vec![0x00, 0xB2, *record, *p2, 0x00])
         }
-        // Handled by `execute`, which knows the message.
-        Op::Sign(_) => Ok((Vec::new(), 0x6F00)),
+        Op::Sign(sign) => {
+            if let Some(refused) = s.select_first(sign.key)? {
+                return Ok(refused);
+            }
+            let payload = sign.payload(message.unwrap_or_default());
+            s.send(apdu(
+                [0x80, 0x2A, sign.scheme, sign.p2],
+                &payload,
+                Some(sign.le),
+            ))
+        }
         Op::GetChallenge(n) => s.send(apdu([0x00, 0x84, 0x00, 0x00], &[], Some(*n))),
         Op::GetData {
             tag: [p1, p2],
