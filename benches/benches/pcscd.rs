@@ -3,7 +3,7 @@
 //! Debian's stock vicc (`vicc -t iso7816`, Python).
 //!
 //! `ci/bench pcscd` (root; `ci/setup --bench` installs vicc). The process starts a private
-//! pcscd (see `mynasim_benches::live`) and re-runs itself with `PCSCLITE_CSOCK_NAME` pointing
+//! pcscd (the harness's `host::pcscd`) and re-runs itself with `PCSCLITE_CSOCK_NAME` pointing
 //! at it, so the system's pcscd is never touched. The vpcd driver keeps its slots in one
 //! static array, so a pcscd has one vpcd entry and two slots:
 //! * "Virtual PCD 00 00" — the default mynasim card (SELECT EF 000A in the JPKI application);
@@ -19,9 +19,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use mynasim_benches::live::{PrivatePcscd, Vicc};
+use mynasim_benches::live::{Vicc, private_pcscd};
 use mynasim_benches::{apdu, default_card, ok};
-use mynasim_simulator::transport::{self, EchoCard, VirtualCard};
+use mynasim_harness::host::slot::{SlotSpec, ThreadSlot};
+use mynasim_simulator::card::{EchoCard, VirtualCard};
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 
 /// Set in the re-run child: the private pcscd's first vpcd port.
@@ -44,8 +45,8 @@ fn main() {
 
 /// Starts the private pcscd and runs this benchmark again as a child pointed at it.
 fn orchestrate() -> i32 {
-    let pcscd = match PrivatePcscd::start(1) {
-        Ok(pcscd) => pcscd,
+    let (pcscd, ports, _dir) = match private_pcscd() {
+        Ok(started) => started,
         Err(e) => {
             eprintln!("pcscd benchmark: {e}");
             return 1;
@@ -55,10 +56,11 @@ fn orchestrate() -> i32 {
         std::process::Command::new(exe)
             .args(std::env::args_os().skip(1))
             .env("PCSCLITE_CSOCK_NAME", pcscd.socket())
-            .env(CHILD, pcscd.base_port.to_string())
+            .env(CHILD, ports.base.to_string())
             .status()
     });
     drop(pcscd);
+    drop(ports);
     match status {
         Ok(status) => status.code().unwrap_or(1),
         Err(e) => {
@@ -68,60 +70,11 @@ fn orchestrate() -> i32 {
     }
 }
 
-/// A card kept connected to a vpcd port (connecting again whenever pcscd drops it) until
-/// dropped, which removes it.
-struct Plugged {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Plugged {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn plug<C: VirtualCard + Send + 'static>(mut card: C, port: u16) -> Plugged {
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async move {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            loop {
-                let connected = tokio::select! {
-                    c = transport::connect(addr) => c,
-                    _ = &mut stopped => return,
-                };
-                match connected {
-                    Ok(stream) => {
-                        let ended = transport::serve_connection(stream, &mut card, |_| {}, async {
-                            let _ = (&mut stopped).await;
-                        })
-                        .await;
-                        card.power_off();
-                        if matches!(ended, Ok(transport::Ended::Stopped)) {
-                            return;
-                        }
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                }
-            }
-        });
-    });
-    Plugged {
-        stop: Some(stop),
-        thread: Some(thread),
-    }
+/// A card kept in a vpcd slot by the one hosting loop until dropped, which removes it.
+#[expect(clippy::expect_used, reason = "benchmark set-up")]
+fn plug<C: VirtualCard + Send + 'static>(card: C, port: u16) -> ThreadSlot {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    ThreadSlot::spawn(SlotSpec { number: 0, addr }, card).expect("the slot's thread starts")
 }
 
 /// Connects to the card in `reader` once pcscd sees one whose ATR is not `not_atr`.

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mynasim_benches::{apdu, default_card, ok};
-use mynasim_simulator::transport::{self, EchoCard, FakeReader, ReaderLink, VirtualCard};
+use mynasim_simulator::card::{EchoCard, VirtualCard};
+use mynasim_simulator::transport::{self, FakeReader, ReaderLink};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 

@@ -1,17 +1,25 @@
-//! Writes the seed corpora: the golden scripts (with the right PINs, so the fuzzer gets
-//! past VERIFY) as `card` inputs, their APDUs as `apdu` inputs, and the bundled profiles as
-//! `profile` inputs, and each script as a vpcd session (power on, get ATR, the APDUs as
-//! frames) for `vpcd`. Run by `ci/fuzz`.
+//! Writes the seed corpora from the bundled scenarios and their golden transcripts, run by
+//! `ci/fuzz`:
+//! * `transcript` — every golden `NAME.transcript` file as it is;
+//! * `card`, `apdu`, `vpcd` — the same sessions with their secrets, from running each
+//!   scenario in process (the goldens mask PINs, and a fuzzer that never gets past VERIFY
+//!   sees little of the card): the whole session as power and APDU steps, each command
+//!   alone, and the session as vpcd frames (one read, and split reads with an EOF mid-frame);
+//! * `profile` — the bundled profiles; `scenario` — the bundled scenarios;
+//! * `tlv` — two hand-made headers.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use mynasim_harness::engine::{self, Golden};
+use mynasim_harness::scenario::{CardCache, Entry, Plan, load_file};
+use mynasim_harness::target::{Link, SimLink, TargetError};
 use mynasim_simulator::fuzzing::{Step, encode_steps};
-use mynasim_simulator::hex;
+use mynasim_simulator::transcript::{Event, Transcript};
 
 /// A vpcd session as pcscd's driver sends it: power on, get ATR, an unknown control byte,
-/// the APDUs, a reset, power off.
-fn vpcd_session(apdus: &[Vec<u8>]) -> Vec<u8> {
+/// the APDUs, a reset, power off, an empty frame.
+fn vpcd_session(apdus: &[&[u8]]) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut frame = |payload: &[u8]| {
         let len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
@@ -31,83 +39,87 @@ fn vpcd_session(apdus: &[Vec<u8>]) -> Vec<u8> {
     wire
 }
 
+fn sim(plan: &Plan) -> Result<Box<dyn Link>, TargetError> {
+    Ok(Box::new(SimLink::new(plan.card.card.clone())))
+}
+
+/// Scenario files (not profiles) under `dir`, sorted.
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "profiles") {
+                scenario_files(&path, out)?;
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the seeds of one session.
+fn seed_session(corpus: &Path, name: &str, session: &Transcript) -> std::io::Result<()> {
+    let steps: Vec<Step<'_>> = session
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::PowerOn { .. } => Some(Step::PowerOn),
+            Event::PowerOff => Some(Step::PowerOff),
+            Event::Reset { .. } => Some(Step::Reset),
+            Event::Exchange(x) => Some(Step::Apdu(&x.command)),
+            _ => None,
+        })
+        .collect();
+    fs::write(corpus.join("card").join(name), encode_steps(&steps))?;
+    let apdus: Vec<&[u8]> = session.exchanges().map(|x| x.command.as_slice()).collect();
+    for (i, apdu) in apdus.iter().enumerate() {
+        fs::write(corpus.join("apdu").join(format!("{name}-{i}")), apdu)?;
+    }
+    // vpcd: no chunk plan (one read), then a plan of 1-, 3- and 7-byte reads.
+    let wire = vpcd_session(&apdus);
+    let mut one_read = vec![0];
+    one_read.extend_from_slice(&wire);
+    fs::write(corpus.join("vpcd").join(name), one_read)?;
+    let mut split = vec![3, 1, 3, 7];
+    split.extend_from_slice(&wire);
+    split.extend_from_slice(&[0x01, 0x00, 0x00]); // EOF mid-frame
+    fs::write(corpus.join("vpcd").join(format!("{name}-split")), split)
+}
+
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    for target in ["apdu", "tlv", "profile", "card", "scenario", "vpcd"] {
+    for target in ["apdu", "tlv", "profile", "card", "scenario", "vpcd", "transcript"] {
         fs::create_dir_all(corpus.join(target))?;
     }
-    let mut scripts = 0;
-    for entry in fs::read_dir(root.join("simulator/tests/golden"))? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("apdu") {
+    let mut files = Vec::new();
+    scenario_files(&root.join("scenarios"), &mut files)?;
+    let cache = CardCache::default();
+    let mut sessions = 0;
+    for (i, path) in files.iter().enumerate() {
+        fs::copy(path, corpus.join("scenario").join(format!("scenario-{i}.yaml")))?;
+        let golden = path.with_extension("transcript");
+        if golden.is_file() {
+            fs::copy(&golden, corpus.join("transcript").join(format!("golden-{i}")))?;
+        }
+        let Ok(loaded) = load_file(path) else {
             continue;
+        };
+        for (k, one) in loaded.into_iter().enumerate() {
+            let outcome = engine::one(&Entry::Loaded(Box::new(one)), &cache, &sim, Golden::Off);
+            seed_session(&corpus, &format!("s{i}-{k}"), &outcome.transcript())?;
+            sessions += 1;
         }
-        let text = fs::read_to_string(&path)?;
-        let mut apdus = Vec::new();
-        let mut kinds = Vec::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            match line {
-                "power-on" => kinds.push(0xFF),
-                "power-off" => kinds.push(0xFE),
-                "reset" => kinds.push(0xFD),
-                // Whole-EF reads: stand in a 256-byte read.
-                "read-opensc" | "read-myna" => {
-                    apdus.push(vec![0x00, 0xB0, 0x00, 0x00, 0x00]);
-                    kinds.push(0);
-                }
-                apdu => match hex::decode(apdu) {
-                    Ok(bytes) => {
-                        apdus.push(bytes);
-                        kinds.push(0);
-                    }
-                    Err(e) => eprintln!("{}: skipping `{apdu}`: {e}", path.display()),
-                },
-            }
-        }
-        let mut next = apdus.iter();
-        let steps: Vec<Step<'_>> = kinds
-            .iter()
-            .filter_map(|k| match k {
-                0xFF => Some(Step::PowerOn),
-                0xFE => Some(Step::PowerOff),
-                0xFD => Some(Step::Reset),
-                _ => next.next().map(|a| Step::Apdu(a)),
-            })
-            .collect();
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("script");
-        fs::write(corpus.join("card").join(name), encode_steps(&steps))?;
-        for (i, apdu) in apdus.iter().enumerate() {
-            fs::write(corpus.join("apdu").join(format!("{name}-{i}")), apdu)?;
-        }
-        // vpcd: no chunk plan (one read), then a plan of 1-, 3- and 7-byte reads.
-        let session = vpcd_session(&apdus);
-        let mut one_read = vec![0];
-        one_read.extend_from_slice(&session);
-        fs::write(corpus.join("vpcd").join(name), one_read)?;
-        let mut split = vec![3, 1, 3, 7];
-        split.extend_from_slice(&session);
-        split.extend_from_slice(&[0x01, 0x00, 0x00]); // EOF mid-frame
-        fs::write(corpus.join("vpcd").join(format!("{name}-split")), split)?;
-        scripts += 1;
     }
     for entry in fs::read_dir(root.join("scenarios/profiles"))? {
         let path = entry?.path();
         if let Some(name) = path.file_name() {
             fs::copy(&path, corpus.join("profile").join(name))?;
         }
-    }
-    let mut scenarios = Vec::new();
-    collect_yaml(&root.join("scenarios"), &mut scenarios)?;
-    for (i, path) in scenarios.iter().enumerate() {
-        fs::copy(path, corpus.join("scenario").join(format!("scenario-{i}.yaml")))?;
     }
     // TLV seeds: a certificate-like header and a private-tag file.
     fs::write(
@@ -119,23 +131,9 @@ fn main() -> std::io::Result<()> {
         [0x30, 0x82, 0x00, 0x04, 0x02, 0x02, 0x01, 0x00],
     )?;
     println!(
-        "seeded corpora from {scripts} golden scripts in {}",
+        "seeded corpora from {} scenario files ({sessions} sessions) in {}",
+        files.len(),
         corpus.display()
     );
-    Ok(())
-}
-
-/// Scenario files (not profiles) under `dir`.
-fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "profiles") {
-                collect_yaml(&path, out)?;
-            }
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
     Ok(())
 }

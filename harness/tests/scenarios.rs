@@ -1,18 +1,27 @@
 //! Every bundled scenario under `scenarios/` is its own test: compiled and run on the `sim`
-//! target, and it must pass (`cargo nextest run -E 'binary(scenarios)'`).
+//! target, it must pass, and its transcript must match the golden `NAME.transcript` beside
+//! it (`cargo nextest run -E 'binary(scenarios)'`; `ci/bless` rewrites the goldens).
 
 use std::path::Path;
 
-use mynasim_harness::scenario::report::{self, Style};
-use mynasim_harness::scenario::{CardCache, SimTarget, Status, compile, load_file, run::run};
+use mynasim_harness::engine::{self, Golden, Status};
+use mynasim_harness::report::{Style, terminal};
+use mynasim_harness::scenario::{CardCache, Entry, Plan, load_file};
+use mynasim_harness::target::{Link, SimLink, TargetError};
+
+fn sim(plan: &Plan) -> Result<Box<dyn Link>, TargetError> {
+    Ok(Box::new(SimLink::new(plan.card.card.clone())))
+}
 
 fn scenario(path: &Path) -> datatest_stable::Result<()> {
     let loaded = load_file(path).map_err(|e| e.to_string())?;
     let cache = CardCache::default();
+    let golden = path.with_extension("transcript");
+    if !golden.is_file() {
+        return Err(format!("{} is missing: run ci/bless", golden.display()).into());
+    }
     for one in loaded {
-        let plan = compile(&one, &cache).map_err(|e| e.to_string())?;
-        let mut target = SimTarget::new(plan.card.card.clone());
-        let outcome = run(&plan, &mut target);
+        let outcome = engine::one(&Entry::Loaded(Box::new(one)), &cache, &sim, Golden::Check);
         if outcome.status != Status::Passed {
             let style = Style {
                 colour: false,
@@ -20,8 +29,8 @@ fn scenario(path: &Path) -> datatest_stable::Result<()> {
             };
             return Err(format!(
                 "{}\n{}",
-                report::line(&outcome, style),
-                report::details(&outcome, style)
+                terminal::line(&outcome, style),
+                terminal::details(&outcome, style)
             )
             .into());
         }

@@ -7,11 +7,10 @@ use bytes::BytesMut;
 use tokio_util::codec::{Decoder as _, Encoder as _};
 
 use crate::apdu::{Command, tlv};
-use crate::card::{Card, CardEvent, EfBody};
+use crate::card::{Card, CardEvent, EfBody, VirtualCard};
 use crate::profile::Profile;
-use crate::transport::{
-    Control, FrameCodec, LinkEvent, MAX_FRAME, ReaderMessage, VirtualCard, answer_frame,
-};
+use crate::transcript::{Entry, Transcript};
+use crate::transport::{Control, FrameCodec, MAX_FRAME, ReaderMessage, answer_frame};
 
 /// APDU parser: never panics; whatever parses re-encodes to the same bytes.
 pub fn apdu(data: &[u8]) {
@@ -41,6 +40,26 @@ pub fn profile(data: &[u8]) {
     if let Ok(profile) = Profile::from_yaml(text, "fuzz") {
         let _ = profile.personalise("fuzz");
     }
+}
+
+/// Transcript text parser: never panics; whatever parses writes back to text that parses to
+/// the same transcript, and writing that again changes nothing.
+pub fn transcript(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = Transcript::parse(text) else {
+        return;
+    };
+    let written = parsed.to_text(false);
+    let again = Transcript::parse(&written);
+    assert!(
+        again.is_ok(),
+        "written transcript does not parse: {again:?}\n{written}"
+    );
+    let again = again.unwrap_or_default();
+    assert_eq!(again.to_text(false), written, "text round trip");
+    assert_eq!(again.entries.len(), parsed.entries.len());
 }
 
 /// A card for the vpcd target that tracks its power state and echoes `90 00` when powered.
@@ -149,7 +168,7 @@ pub fn vpcd_frames(data: &[u8]) {
             &mut card,
             &mut response,
             &mut out,
-            &mut |_: LinkEvent<'_>| {
+            &mut |_: Entry| {
                 events += 1;
             },
         );

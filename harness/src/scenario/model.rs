@@ -311,6 +311,11 @@ pub struct Read {
     /// first (4 like OpenSC, 7 like MYNA-RS/MYNA-GO), then the rest in chunks of at most 256.
     #[serde(default)]
     pub probe: Option<u8>,
+    /// With `probe`: after the header, read the whole object again from offset 0 (OpenSC's
+    /// JPKI driver sizes the file with a 4-byte read, then reads it from the start) instead
+    /// of going on from where the probe ended (MYNA-RS).
+    #[serde(default)]
+    pub reread: bool,
 }
 
 /// READ RECORD.

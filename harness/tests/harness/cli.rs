@@ -279,10 +279,6 @@ fn schemas_match_the_committed_snapshots() {
         let o = mynasim(&["schema", format]);
         assert!(o.status.success());
         let path = repo().join("docs/schema").join(file);
-        if std::env::var_os("MYNASIM_BLESS").is_some() {
-            std::fs::write(&path, &o.stdout).unwrap();
-            continue;
-        }
         let committed = std::fs::read_to_string(&path)
             .unwrap_or_else(|_| panic!("{} is missing: run ci/bless", path.display()));
         assert_eq!(
@@ -382,4 +378,85 @@ fn run_writes_junit_and_json_and_shards_deterministically() {
     let o = mynasim(&["run", "--shard", "3/2"]);
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `ci/bless --check` passes on the committed tree, and fails, naming the file, when a golden
+/// transcript is stale or missing (run on a copy of the files it reads).
+#[test]
+fn ci_bless_check_passes_here_and_catches_a_stale_golden_file() {
+    let bless = |root: &std::path::Path| {
+        Command::new(root.join("ci/bless"))
+            .arg("--check")
+            .env("MYNASIM", env!("CARGO_BIN_EXE_mynasim"))
+            .output()
+            .unwrap()
+    };
+    let o = bless(&repo());
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("every golden file is up to date"));
+
+    let copy = crate::support::TempDir::new("bless");
+    let cp = |from: &str| {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(repo().join(from))
+            .arg(copy.join(from).parent().unwrap())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    for dir in ["ci", "scenarios", "docs", "simulator/keys"] {
+        std::fs::create_dir_all(copy.join(dir).parent().unwrap()).unwrap();
+        cp(dir);
+    }
+    assert!(
+        bless(copy.path()).status.success(),
+        "the copy starts up to date"
+    );
+    let golden = copy.join("scenarios/pin/auth-pin-lockout.transcript");
+    let text = std::fs::read_to_string(&golden).unwrap();
+    std::fs::write(&golden, text.replacen("<< 63 C2", "<< 63 C1", 1)).unwrap();
+    std::fs::remove_file(copy.join("scenarios/jpki/token-info.transcript")).unwrap();
+    let o = bless(copy.path());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("scenarios/jpki/token-info.transcript (missing)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("transcript differs from scenarios/pin/auth-pin-lockout.transcript"),
+        "{err}"
+    );
+}
+
+/// A report that cannot be written is mynasim's I/O failure (exit 4), not a failed
+/// scenario — even when every scenario passed.
+#[test]
+fn an_unwritable_report_is_exit_4() {
+    let o = mynasim(&[
+        "run",
+        "scenarios/pin/auth-pin-lockout.yaml",
+        "--junit",
+        "/proc/mynasim/x.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write /proc/mynasim/x.xml"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("PASS"));
+}
+
+/// Scenarios on a reader share its one card: `--jobs` above 1 is refused there.
+#[test]
+fn parallel_runs_on_a_shared_card_are_refused() {
+    for target in ["vpcd", "pcsc:Virtual PCD 00 00"] {
+        let o = mynasim(&["run", "--target", target, "--jobs", "2"]);
+        assert_eq!(o.status.code(), Some(2), "{target}: {}", stderr(&o));
+        assert!(stderr(&o).contains("one card at a time"), "{}", stderr(&o));
+    }
+    let o = mynasim(&["run", "--bless", "--target", "vpcd"]);
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -5,7 +5,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::live::{Live, Pcscd, opensc_pkcs11};
+use mynasim_harness::host::pcscd::PrivatePcscd;
+
+use crate::live::{Live, opensc_pkcs11};
 use crate::support::{mynasim, wait_until};
 
 const DEFAULT: &str = "scenarios/profiles/default.yaml";
@@ -577,7 +579,7 @@ fn serve_waits_for_pcscd_and_reconnects_after_a_restart_and_stops_on_sigterm() {
     // mynasim first, pcscd later: the card waits and connects.
     let dir = crate::support::TempDir::new("e2e-restart");
     crate::live::write_opensc_conf(dir.path());
-    let ports = crate::live::Ports::reserve();
+    let ports = crate::live::ports();
     let mut serve = crate::live::Serve::start(dir.path(), ports.base, &[(0, DEFAULT)]);
     wait_until(
         Duration::from_secs(20),
@@ -590,10 +592,10 @@ fn serve_waits_for_pcscd_and_reconnects_after_a_restart_and_stops_on_sigterm() {
         },
         || serve.log_text(),
     );
-    let present = |pcscd: &Pcscd| {
-        let out = Command::new("nsenter")
-            .args(["--target", &pcscd.pid().to_string(), "--mount", "--"])
-            .args(["opensc-tool", "--list-readers"])
+    let present = |pcscd: &PrivatePcscd| {
+        let out = pcscd
+            .command("opensc-tool")
+            .arg("--list-readers")
             .env("OPENSC_CONF", dir.join("opensc.conf"))
             .env("HOME", dir.path())
             .output()
@@ -603,15 +605,18 @@ fn serve_waits_for_pcscd_and_reconnects_after_a_restart_and_stops_on_sigterm() {
             .any(|l| l.starts_with("0    Yes") && l.ends_with("Virtual PCD 00 00"))
             .then_some(())
     };
-    let mut pcscd = Pcscd::start(dir.path(), ports.base, "pcscd-1.log");
+    let first = dir.join("pcscd-1");
+    let mut pcscd = crate::live::pcscd(&first, ports.base);
     wait_until(
         Duration::from_secs(20),
         "the card in the first pcscd",
         || present(&pcscd),
         || serve.log_text(),
     );
-    pcscd.stop();
-    let pcscd = Pcscd::start(dir.path(), ports.base, "pcscd-2.log");
+    let status = pcscd.stop(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "pcscd stopped with {status}");
+    let second = dir.join("pcscd-2");
+    let pcscd = crate::live::pcscd(&second, ports.base);
     wait_until(
         Duration::from_secs(20),
         "the card in the restarted pcscd",

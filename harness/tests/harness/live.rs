@@ -1,27 +1,20 @@
-//! A private pcscd per test, with `mynasim serve` connected to its vpcd reader.
-//!
-//! pcscd 1.9.9 has no option for its socket path (`/run/pcscd/pcscd.comm`), so each test
-//! runs its own pcscd in a new mount namespace (`unshare --mount`) with a tmpfs on
-//! /run/pcscd, and a reader.conf whose vpcd `DEVICENAME /dev/null:0xPORT` / `CHANNELID
-//! 0xPORT` is unique to the test. Clients run in the same namespace (`nsenter --mount`) and
-//! see only that pcscd, so these tests run in parallel. Everything started here is stopped
-//! when the fixture is dropped, pass or fail; the namespace and its tmpfs vanish with pcscd.
+//! A private pcscd per test (the harness's own [`PrivatePcscd`]: a mount namespace, a tmpfs on
+//! /run/pcscd, a vpcd entry on ports of the test's own), with `mynasim serve` connected to
+//! its vpcd reader. Clients run in the same namespace (`nsenter --mount`) and see only that
+//! pcscd, so these tests run in parallel. Everything started here is stopped when the
+//! fixture is dropped, pass or fail; the namespace and its tmpfs vanish with pcscd.
 //!
 //! Nothing is skipped: a machine without pcscd, vsmartcard-vpcd, OpenSC or root fails the
 //! test with the command that fixes it.
 
-use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+
+use mynasim_harness::host::pcscd::{INSTALL_HINT, Ports, PrivatePcscd, VPCD_DRIVER};
 
 use crate::support::{Process, TempDir, mynasim, tail, wait_until};
-
-/// Where Debian's vsmartcard-vpcd puts the driver.
-pub(crate) const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 
 /// OpenSC's PKCS#11 module, where Debian's opensc-pkcs11 puts it.
 pub(crate) fn opensc_pkcs11() -> &'static str {
@@ -36,10 +29,6 @@ pub(crate) fn opensc_pkcs11() -> &'static str {
         .copied()
         .unwrap_or_else(|| panic!("OpenSC's PKCS#11 module is missing: {}", INSTALL_HINT))
 }
-
-const INSTALL_HINT: &str = "run `ci/setup` as root (it installs the Debian packages pcscd \
-    vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl); the end-to-end \
-    tests need them and root (they run a private pcscd with unshare --mount)";
 
 /// Checks once that everything the live tests need is here; panics with the fix if not.
 pub(crate) fn require_tools() {
@@ -86,117 +75,21 @@ pub(crate) fn require_tools() {
     }
 }
 
-/// Two consecutive TCP ports (slots 0 and 1) reserved for one test across every test
-/// process: a lock file per port held for the test's life, and both ports checked free.
-/// Ports come from 20000–31999, below Linux's ephemeral range, so no outgoing connection
-/// can take them meanwhile.
-pub(crate) struct Ports {
-    pub(crate) base: u16,
-    _locks: Vec<File>,
+/// Two consecutive TCP ports (slots 0 and 1) held for one test across every test process.
+pub(crate) fn ports() -> Ports {
+    Ports::reserve(2).unwrap_or_else(|e| panic!("{e}"))
 }
 
-impl Ports {
-    pub(crate) fn reserve() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        for attempt in 0..500u32 {
-            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-            let mix = std::process::id()
-                .wrapping_mul(7919)
-                .wrapping_add(n.wrapping_mul(104_729))
-                .wrapping_add(nanos)
-                .wrapping_add(attempt);
-            let base = 20_000 + (mix % 6_000) as u16 * 2;
-            let mut locks = Vec::new();
-            // Lock files are never deleted: unlinking a lock file races with its next user.
-            let folder = std::env::temp_dir().join("mynasim-vpcd-ports");
-            let _ = std::fs::create_dir_all(&folder);
-            for port in [base, base + 1] {
-                let path = folder.join(format!("{port}.lock"));
-                let Ok(file) = File::options()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-                else {
-                    break;
-                };
-                if file.try_lock().is_err() {
-                    break;
-                }
-                locks.push(file);
-            }
-            let free = locks.len() == 2
-                && [base, base + 1]
-                    .iter()
-                    .all(|p| TcpListener::bind(("0.0.0.0", *p)).is_ok());
-            if free {
-                return Self {
-                    base,
-                    _locks: locks,
-                };
-            }
-        }
-        panic!("no free pair of TCP ports for a private vpcd in 20000–31999");
-    }
-}
-
-/// A private pcscd with one vpcd reader entry (two slots) on `port` and `port + 1`.
-pub(crate) struct Pcscd {
-    process: Process,
-    log: PathBuf,
-}
-
-impl Pcscd {
-    pub(crate) fn start(dir: &Path, port: u16, log_name: &str) -> Self {
-        require_tools();
-        let conf = dir.join("reader.conf.d");
-        std::fs::create_dir_all(&conf).unwrap();
-        std::fs::write(
-            conf.join("vpcd"),
-            format!(
-                "# mynasim end-to-end test: a private vpcd reader\n\
-                 FRIENDLYNAME \"Virtual PCD\"\n\
-                 DEVICENAME   /dev/null:0x{port:04X}\n\
-                 LIBPATH      {VPCD_DRIVER}\n\
-                 CHANNELID    0x{port:04X}\n"
-            ),
-        )
-        .unwrap();
-        // The mount point must exist on the host for the namespace to mount over it.
-        std::fs::create_dir_all("/run/pcscd").unwrap();
-        let log = dir.join(log_name);
-        let process = Process::spawn(
-            "pcscd",
-            Command::new("unshare")
-                .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-                .arg(
-                    "mount -t tmpfs -o size=1m,mode=0755 mynasim-pcscd /run/pcscd \
-                     && exec pcscd --foreground --debug --config \"$0\"",
-                )
-                .arg(&conf),
-            &log,
-        );
-        Self { process, log }
-    }
-
-    pub(crate) fn pid(&self) -> u32 {
-        self.process.pid()
-    }
-
-    pub(crate) fn log(&self) -> &Path {
-        &self.log
-    }
-
-    /// Stops pcscd now (SIGTERM) and waits for it.
-    pub(crate) fn stop(&mut self) {
-        self.process.signal("TERM");
-        let status = self.process.wait_exit(Duration::from_secs(10));
-        assert!(status.success(), "pcscd stopped with {status}");
-    }
+/// A private pcscd with one vpcd reader entry (two slots) on `port` and `port + 1`, its
+/// socket ready.
+pub(crate) fn pcscd(dir: &Path, port: u16) -> PrivatePcscd {
+    require_tools();
+    let mut pcscd = PrivatePcscd::start(dir, port, true)
+        .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
+    pcscd
+        .wait_ready(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    pcscd
 }
 
 /// `mynasim serve` for a test.
@@ -204,6 +97,7 @@ pub(crate) struct Serve {
     pub(crate) process: Process,
     pub(crate) log: PathBuf,
     pub(crate) control: PathBuf,
+    pub(crate) ready: PathBuf,
 }
 
 impl Serve {
@@ -211,11 +105,14 @@ impl Serve {
     pub(crate) fn start(dir: &Path, port: u16, slots: &[(u16, &str)]) -> Self {
         let log = dir.join("serve.log");
         let control = dir.join("control.sock");
+        let ready = dir.join("serve.ready");
         let mut command = mynasim();
         command
             .args(["serve", "--vpcd", &format!("127.0.0.1:{port}")])
             .arg("--control")
             .arg(&control)
+            .arg("--ready-file")
+            .arg(&ready)
             .env("MYNASIM_LOG", "mynasim_harness=debug");
         for (slot, profile) in slots {
             command.arg("--slot").arg(format!("{slot}={profile}"));
@@ -225,6 +122,7 @@ impl Serve {
             process,
             log,
             control,
+            ready,
         }
     }
 
@@ -253,19 +151,20 @@ impl Serve {
 pub(crate) struct Live {
     // Dropped in this order: the card, then pcscd, then the ports and the folder.
     pub(crate) serve: Serve,
-    pub(crate) pcscd: Pcscd,
+    pub(crate) pcscd: PrivatePcscd,
     _ports: Ports,
     pub(crate) dir: TempDir,
 }
 
 impl Live {
-    /// Starts everything and waits (by polling OpenSC) until every slot shows its card.
+    /// Starts everything and waits until mynasim says every card is in its reader (its
+    /// ready file) and OpenSC sees each card.
     pub(crate) fn start(name: &str, slots: &[(u16, &str)]) -> Self {
         require_tools();
         let dir = TempDir::new(name);
         write_opensc_conf(dir.path());
-        let ports = Ports::reserve();
-        let pcscd = Pcscd::start(dir.path(), ports.base, "pcscd.log");
+        let ports = ports();
+        let pcscd = pcscd(dir.path(), ports.base);
         let serve = Serve::start(dir.path(), ports.base, slots);
         let live = Self {
             serve,
@@ -273,6 +172,12 @@ impl Live {
             _ports: ports,
             dir,
         };
+        wait_until(
+            Duration::from_secs(20),
+            "mynasim serve's ready file",
+            || live.serve.ready.exists().then_some(()),
+            || live.diagnostics(),
+        );
         for (slot, _) in slots {
             live.wait_for_card(*slot, true);
         }
@@ -282,10 +187,8 @@ impl Live {
     /// A client command inside pcscd's namespace, with the test's OpenSC configuration and
     /// home folder.
     pub(crate) fn command(&self, program: &str) -> Command {
-        let mut command = Command::new("nsenter");
+        let mut command = self.pcscd.command(program);
         command
-            .args(["--target", &self.pcscd.pid().to_string(), "--mount", "--"])
-            .arg(program)
             .env("OPENSC_CONF", self.dir.join("opensc.conf"))
             .env("HOME", self.dir.path());
         command

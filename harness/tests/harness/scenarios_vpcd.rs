@@ -2,10 +2,9 @@
 //! pcscd's vpcd reader and the scenario drives it through PC/SC — the whole stack, nothing
 //! mocked. A sample from every folder (the full library runs on `sim` as its own tests).
 
-use std::process::Command;
 use std::time::Duration;
 
-use crate::live::{Pcscd, Ports, require_tools, write_opensc_conf};
+use crate::live::{require_tools, write_opensc_conf};
 use crate::support::{TempDir, repo, tail, wait_until};
 
 /// One or two scenarios from each folder, chosen to cover power control, every
@@ -37,13 +36,11 @@ fn a_sample_of_the_bundled_scenarios_passes_on_the_vpcd_target_through_pcscd() {
     }
     let dir = TempDir::new("vpcd-target");
     write_opensc_conf(dir.path());
-    let ports = Ports::reserve();
-    let pcscd = Pcscd::start(dir.path(), ports.base, "pcscd.log");
+    let ports = crate::live::ports();
+    let pcscd = crate::live::pcscd(dir.path(), ports.base);
     let in_namespace = |program: &str| {
-        let mut c = Command::new("nsenter");
-        c.args(["--target", &pcscd.pid().to_string(), "--mount", "--"])
-            .arg(program)
-            .current_dir(repo())
+        let mut c = pcscd.command(program);
+        c.current_dir(repo())
             .env("OPENSC_CONF", dir.join("opensc.conf"))
             .env("HOME", dir.path());
         c

@@ -36,6 +36,10 @@ pub enum StatusWord {
     IncompatibleFileStructure,
     /// `69 82`: security status not satisfied.
     SecurityStatusNotSatisfied,
+    /// `69 83`: authentication method blocked — what some clients expect for a blocked key;
+    /// no source shows the card sending it (reference §2.4); only the quirk
+    /// `blocked_key_6983` does.
+    AuthenticationBlocked,
     /// `69 84`: referenced data not usable — on this card, the key (IEF) is blocked
     /// (reference §2.4, measured; `69 83` is never sent).
     ReferenceDataBlocked,
@@ -94,6 +98,7 @@ impl StatusWord {
             Self::ChainingNotSupported => 0x6884,
             Self::IncompatibleFileStructure => 0x6981,
             Self::SecurityStatusNotSatisfied => 0x6982,
+            Self::AuthenticationBlocked => 0x6983,
             Self::ReferenceDataBlocked => 0x6984,
             Self::ConditionsOfUseNotSatisfied => 0x6985,
             Self::NoCurrentEf => 0x6986,
@@ -132,6 +137,7 @@ impl StatusWord {
             0x6884 => Self::ChainingNotSupported,
             0x6981 => Self::IncompatibleFileStructure,
             0x6982 => Self::SecurityStatusNotSatisfied,
+            0x6983 => Self::AuthenticationBlocked,
             0x6984 => Self::ReferenceDataBlocked,
             0x6985 => Self::ConditionsOfUseNotSatisfied,
             0x6986 => Self::NoCurrentEf,
@@ -175,6 +181,7 @@ impl StatusWord {
             Self::ChainingNotSupported => "command chaining not supported",
             Self::IncompatibleFileStructure => "incompatible with file structure",
             Self::SecurityStatusNotSatisfied => "security status not satisfied",
+            Self::AuthenticationBlocked => "authentication method blocked",
             Self::ReferenceDataBlocked => "key blocked",
             Self::ConditionsOfUseNotSatisfied => "conditions of use not satisfied",
             Self::NoCurrentEf => "no current EF",

@@ -8,7 +8,10 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::Rng;
 
 use super::{CardError, CardEvent, Df, EfBody, Fid, KeyRole, PrivateKey, Quirks, Session};
-use crate::apdu::{Case, Command, Response, SHORT_LE_MAX};
+use crate::apdu::{
+    BinaryAddress, Case, Class, Command, Instruction, KeyReference, Response, SHORT_LE_MAX,
+    SelectP1,
+};
 use crate::security::{SignatureScheme, VerifyOutcome, internal_authenticate};
 
 /// Everything a handler may touch.
@@ -20,78 +23,40 @@ pub(super) struct Context<'a> {
     pub(super) events: &'a mut super::EventLog,
 }
 
-/// The two CLA families the card accepts (ISO/IEC 7816-4 §5.4.1): interindustry `0X` and
-/// proprietary `8X` with the same bit layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Interindustry,
-    Proprietary,
-}
-
-/// ISO/IEC 7816-4 / JIS X 6319-4 instructions (CLA `0X`).
-mod ins {
-    pub(super) const VERIFY: u8 = 0x20;
-    pub(super) const CHANGE_REFERENCE_DATA: u8 = 0x24;
-    pub(super) const EXTERNAL_AUTHENTICATE: u8 = 0x82;
-    pub(super) const GET_CHALLENGE: u8 = 0x84;
-    pub(super) const INTERNAL_AUTHENTICATE: u8 = 0x88;
-    pub(super) const SELECT: u8 = 0xA4;
-    pub(super) const READ_BINARY: u8 = 0xB0;
-    pub(super) const READ_RECORD: u8 = 0xB2;
-    pub(super) const GET_RESPONSE: u8 = 0xC0;
-    pub(super) const GET_DATA: u8 = 0xCA;
-}
-
-/// JICSAP proprietary instructions (CLA `8X`), reference §2.1 and §2.8.
-mod jicsap {
-    pub(super) const ERASE_ALL_RECORDS: u8 = 0x06;
-    pub(super) const COMPUTE_DIGITAL_SIGNATURE: u8 = 0x2A;
-    pub(super) const CHANGE_KEY: u8 = 0x32;
-    pub(super) const LOCK_DF: u8 = 0x50;
-    pub(super) const UNLOCK_DF: u8 = 0x52;
-    pub(super) const UNLOCK_KEY: u8 = 0x54;
-    pub(super) const MANAGE_ATTRIBUTES: u8 = 0x8A;
-    pub(super) const SET_PUBLIC_IC_KEY: u8 = 0xA2;
-    pub(super) const SET_SESSION_KEY: u8 = 0xAE;
-    pub(super) const LAST_COMMAND_INDICATOR: u8 = 0xFC;
-}
-
-/// Checks CLA and routes to the instruction's handler.
+/// Checks CLA and routes to the instruction's handler (the instruction table:
+/// [`crate::apdu::ins`]).
 pub(super) fn dispatch(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardError> {
-    let class = check_class(cmd)?;
-    match (class, cmd.ins) {
-        (Class::Interindustry, ins::SELECT) => select(ctx, cmd),
-        (Class::Interindustry, ins::READ_BINARY) => read_binary(ctx, cmd),
-        (Class::Interindustry, ins::READ_RECORD) => read_record(ctx, cmd),
-        (Class::Interindustry, ins::VERIFY) => verify(ctx, cmd),
-        (Class::Interindustry, ins::CHANGE_REFERENCE_DATA) => change_reference_data(ctx, cmd, 0x01),
-        (Class::Interindustry, ins::GET_CHALLENGE) => get_challenge(ctx, cmd),
-        (Class::Interindustry, ins::INTERNAL_AUTHENTICATE) => internal_auth(ctx, cmd),
-        (Class::Interindustry, ins::GET_DATA) => get_data(ctx, cmd),
+    check_class(cmd)?;
+    let Some(instruction) = Instruction::decode(cmd.cla, cmd.ins) else {
+        return Err(CardError::InsNotSupported);
+    };
+    match instruction {
+        Instruction::Select => select(ctx, cmd),
+        Instruction::ReadBinary => read_binary(ctx, cmd),
+        Instruction::ReadRecord => read_record(ctx, cmd),
+        Instruction::Verify => verify(ctx, cmd),
+        Instruction::ChangeReferenceData => change_reference_data(ctx, cmd, 0x01),
+        Instruction::GetChallenge => get_challenge(ctx, cmd),
+        Instruction::InternalAuthenticate => internal_auth(ctx, cmd),
+        Instruction::GetData => get_data(ctx, cmd),
         // No command ever answers `61 xx`, so there is never anything to fetch; clients that
         // send GET RESPONSE defensively get a refusal, not a hang (reference §7).
-        (Class::Interindustry, ins::GET_RESPONSE) => Err(CardError::ConditionsNotSatisfied),
-        (Class::Proprietary, jicsap::COMPUTE_DIGITAL_SIGNATURE) => compute_signature(ctx, cmd),
-        (Class::Proprietary, jicsap::CHANGE_KEY) => change_reference_data(ctx, cmd, 0x00),
-        (Class::Proprietary, jicsap::SET_SESSION_KEY) => set_session_key(ctx),
+        Instruction::GetResponse => Err(CardError::NothingToGetResponse),
+        Instruction::ComputeDigitalSignature => compute_signature(ctx, cmd),
+        Instruction::ChangeKey => change_reference_data(ctx, cmd, 0x00),
+        Instruction::SetSessionKey => set_session_key(ctx),
         // SET PUBLIC IC KEY: every P1/P2 tried on a card answered `6A 86` (reference §2.8).
-        (Class::Proprietary, jicsap::SET_PUBLIC_IC_KEY) => Err(CardError::IncorrectP1P2),
+        Instruction::SetPublicIcKey => Err(CardError::IncorrectP1P2),
         // The iPhone token's "last command indicator" is a length error on plastic cards.
-        (Class::Proprietary, jicsap::LAST_COMMAND_INDICATOR) => Err(CardError::WrongLength),
-        // Issuer-only JICSAP instructions: known to the card (not `6D 00`), unusable without
-        // issuer authentication. The exact status is not published; `69 82` is assumed.
-        (
-            Class::Proprietary,
-            jicsap::ERASE_ALL_RECORDS
-            | jicsap::LOCK_DF
-            | jicsap::UNLOCK_DF
-            | jicsap::UNLOCK_KEY
-            | jicsap::MANAGE_ATTRIBUTES,
-        )
-        | (Class::Interindustry, ins::EXTERNAL_AUTHENTICATE) => {
-            Err(CardError::SecurityStatusNotSatisfied)
-        }
-        _ => Err(CardError::InsNotSupported),
+        Instruction::LastCommandIndicator => Err(CardError::WrongLength),
+        // Issuer-only instructions: known to the card (not `6D 00`), unusable without
+        // issuer authentication.
+        Instruction::EraseAllRecords
+        | Instruction::LockDf
+        | Instruction::UnlockDf
+        | Instruction::UnlockKey
+        | Instruction::ManageAttributes
+        | Instruction::ExternalAuthenticate => Err(CardError::IssuerOnlyInstruction),
     }
 }
 
@@ -100,11 +65,7 @@ pub(super) fn dispatch(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Respo
 /// secure messaging is `68 82` on SELECT and `69 FC` elsewhere (no session can be open:
 /// the optional text-application SM is not emulated).
 fn check_class(cmd: &Command<'_>) -> Result<Class, CardError> {
-    let class = match cmd.cla & 0xE0 {
-        0x00 => Class::Interindustry,
-        0x80 => Class::Proprietary,
-        _ => return Err(CardError::ClassNotSupported),
-    };
+    let class = Class::of(cmd.cla).ok_or(CardError::ClassNotSupported)?;
     if cmd.cla & 0x03 != 0 {
         return Err(CardError::LogicalChannelNotSupported);
     }
@@ -112,7 +73,8 @@ fn check_class(cmd: &Command<'_>) -> Result<Class, CardError> {
         return Err(CardError::ChainingNotSupported);
     }
     if cmd.cla & 0x0C != 0 {
-        return Err(if class == Class::Interindustry && cmd.ins == ins::SELECT {
+        let select = Instruction::decode(cmd.cla, cmd.ins) == Some(Instruction::Select);
+        return Err(if select {
             CardError::SecureMessagingNotSupported
         } else {
             CardError::NoSecureMessagingSession
@@ -181,15 +143,14 @@ impl Context<'_> {
     /// VERIFY, CHANGE REFERENCE DATA, COMPUTE DIGITAL SIGNATURE and INTERNAL AUTHENTICATE.
     /// An SFI naming no key is `6A 88`.
     fn key_reference(&mut self, p2: u8) -> Result<Fid, CardError> {
-        match p2 {
-            0x80 => self.session.current_ef.ok_or(CardError::NoCurrentEf),
-            0x81..=0x9E => {
-                let fid = Fid::from_sfi(p2);
+        match KeyReference::try_from(p2).map_err(|()| CardError::IncorrectP1P2)? {
+            KeyReference::Current => self.session.current_ef.ok_or(CardError::NoCurrentEf),
+            KeyReference::Sfi(sfi) => {
+                let fid = Fid::from_sfi(sfi);
                 self.enter_ef(fid)
                     .map_err(|_| CardError::ReferencedDataNotFound)?;
                 Ok(fid)
             }
-            _ => Err(CardError::IncorrectP1P2),
         }
     }
 }
@@ -204,17 +165,16 @@ impl Context<'_> {
 ///   current (after power-on), `90 00` without any change once an application is current.
 /// * Anything else (e.g. `09`, path from the current DF): `6A 86`.
 fn select(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardError> {
-    match cmd.p1 {
-        0x04 => select_df(ctx, cmd),
-        0x02 => select_ef(ctx, cmd),
-        0x00 => {
+    match SelectP1::try_from(cmd.p1).map_err(|()| CardError::IncorrectP1P2)? {
+        SelectP1::DfName => select_df(ctx, cmd),
+        SelectP1::Ef => select_ef(ctx, cmd),
+        SelectP1::Mf => {
             if ctx.session.current_df == 0 {
                 Err(CardError::IncorrectP1P2)
             } else {
                 Ok(Response::ok(Vec::new()))
             }
         }
-        _ => Err(CardError::IncorrectP1P2),
     }
 }
 
@@ -326,14 +286,12 @@ fn expect_case2(cmd: &Command<'_>) -> Result<usize, CardError> {
 /// never more — and `6B 00` for an offset at or past the end. Extended Le is accepted.
 fn read_binary(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardError> {
     let ne = expect_case2(cmd)?;
-    let offset = if cmd.p1 & 0x80 != 0 {
-        if cmd.p1 & 0x60 != 0 || cmd.p1 & 0x1F == 0 {
-            return Err(CardError::IncorrectP1P2);
+    let offset = match BinaryAddress::decode(cmd.p1, cmd.p2).ok_or(CardError::IncorrectP1P2)? {
+        BinaryAddress::Offset(offset) => usize::from(offset),
+        BinaryAddress::Sfi { sfi, offset } => {
+            ctx.enter_ef(Fid::from_sfi(sfi))?;
+            usize::from(offset)
         }
-        ctx.enter_ef(Fid::from_sfi(cmd.p1))?;
-        usize::from(cmd.p2)
-    } else {
-        usize::from(u16::from_be_bytes([cmd.p1, cmd.p2]))
     };
     let data = ctx.readable(|body| match body {
         EfBody::Transparent(data) => Some(data),
@@ -409,6 +367,9 @@ fn verify(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, CardErro
         if verified && ctx.quirks.verify_query_success_when_verified {
             return Ok(Response::ok(Vec::new()));
         }
+        if counter.is_blocked() {
+            return Err(CardError::BlockedKeyQueried);
+        }
         return Err(CardError::RetriesRemaining {
             remaining: counter.left(),
         });
@@ -472,7 +433,7 @@ fn change_reference_data(
         return Err(CardError::KeyBlocked);
     }
     if !verified {
-        return Err(CardError::SecurityStatusNotSatisfied);
+        return Err(CardError::ChangeWithoutVerify);
     }
     pin.change(cmd.data())?;
     ctx.events.push(CardEvent::PinChanged { app, key });
@@ -586,7 +547,7 @@ fn internal_auth(ctx: &mut Context<'_>, cmd: &Command<'_>) -> Result<Response, C
     ctx.events.push(CardEvent::Signed {
         app: ctx.app(),
         key: fid,
-        scheme: ins::INTERNAL_AUTHENTICATE,
+        scheme: Instruction::InternalAuthenticate.code(),
     });
     Ok(response)
 }

@@ -1,9 +1,12 @@
 //! The card's semantic errors and the one mapping from them to status words.
 //!
-//! Handlers say *what* went wrong; [`From<&CardError> for StatusWord`] alone decides which
-//! status word the host sees, so the bytes of every refusal can be checked against the
-//! reference in one table (reference §2.9).
+//! Handlers say *what* went wrong; [`CardError::status_word`] alone decides which status
+//! word the host sees, so the bytes of every refusal can be checked against the reference in
+//! one table (reference §2.9). Where the reference allows more than one status word for a
+//! situation, the situation has a variant of its own and a [quirk](super::Quirks) chooses
+//! inside this mapping: the measured answer by default, the other one as a named quirk.
 
+use super::Quirks;
 use crate::apdu::{ApduError, StatusWord};
 
 /// Why the card refuses a command (or, for [`CardError::RetriesRemaining`], the warning it
@@ -58,9 +61,34 @@ pub enum CardError {
     /// The access condition is not met.
     #[error("security status not satisfied")]
     SecurityStatusNotSatisfied,
-    /// The key reference is blocked.
+    /// VERIFY or a change on a blocked key: `69 84` as measured (reference §2.4), or `69 83`
+    /// with [`Quirks::blocked_key_6983`] (what NUNNUN and LULITECH expect; no source shows a
+    /// card sending it).
     #[error("key blocked")]
     KeyBlocked,
+    /// The case-1 retry query of a blocked key: `63 C0` (reference §2.4, MYNA-CARD), or
+    /// `69 84` with [`Quirks::blocked_query_6984`] (MYNA-CARD accepts that too).
+    #[error("key blocked (retry query)")]
+    BlockedKeyQueried,
+    /// Signing input of the wrong length for its scheme: `67 00`, or `69 85` with
+    /// [`Quirks::signing_length_6985`] (reference §2.7: either, which one per case not
+    /// stated).
+    #[error("signing input of the wrong length for the scheme")]
+    SigningInputLength,
+    /// GET RESPONSE when nothing waits (the card never answers `61 xx`): `69 85`, a guess
+    /// (reference §7 lists no answer).
+    #[error("nothing to get")]
+    NothingToGetResponse,
+    /// An issuer-only JICSAP instruction (ERASE ALL RECORDS, LOCK/UNLOCK DF, UNLOCK KEY,
+    /// MANAGE ATTRIBUTES, EXTERNAL AUTHENTICATE) without issuer authentication: known to the
+    /// card (not `6D 00`, reference §2.8); `69 82` is assumed, the real status is not
+    /// published.
+    #[error("issuer-only instruction")]
+    IssuerOnlyInstruction,
+    /// CHANGE REFERENCE DATA or CHANGE KEY before a successful VERIFY of the key in this
+    /// session: `69 82`, assumed (reference §7).
+    #[error("change before verify")]
+    ChangeWithoutVerify,
     /// VERIFY failed; `remaining` tries are left.
     #[error("wrong secret, {remaining} tries left")]
     WrongPin {
@@ -94,39 +122,48 @@ impl From<ApduError> for CardError {
     }
 }
 
-impl From<&CardError> for StatusWord {
-    fn from(e: &CardError) -> Self {
-        match *e {
-            CardError::WrongLength => Self::WrongLength,
-            CardError::ClassNotSupported => Self::ClaNotSupported,
-            CardError::LogicalChannelNotSupported => Self::LogicalChannelNotSupported,
-            CardError::SecureMessagingNotSupported => Self::SecureMessagingNotSupported,
-            CardError::NoSecureMessagingSession => Self::SmSessionUnusable,
-            CardError::ChainingNotSupported => Self::ChainingNotSupported,
-            CardError::InsNotSupported => Self::InsNotSupported,
-            CardError::IncorrectP1P2 => Self::IncorrectP1P2,
-            CardError::FileNotFound => Self::FileNotFound,
-            CardError::RecordNotFound => Self::RecordNotFound,
-            CardError::FunctionNotSupported => Self::FunctionNotSupported,
-            CardError::ReferencedDataNotFound => Self::ReferencedDataNotFound,
-            CardError::OffsetOutsideEf => Self::OffsetOutsideEf,
-            CardError::NoCurrentEf => Self::NoCurrentEf,
-            CardError::IncompatibleFileStructure => Self::IncompatibleFileStructure,
-            CardError::SecurityStatusNotSatisfied => Self::SecurityStatusNotSatisfied,
-            CardError::KeyBlocked => Self::ReferenceDataBlocked,
-            CardError::WrongPin { remaining } | CardError::RetriesRemaining { remaining } => {
-                Self::retries(remaining)
+impl CardError {
+    /// The status word the host sees: the one mapping from situations to status words
+    /// (reference §2.9), with the profile's quirks choosing where the reference allows two.
+    pub fn status_word(&self, quirks: &Quirks) -> StatusWord {
+        match *self {
+            Self::WrongLength => StatusWord::WrongLength,
+            Self::ClassNotSupported => StatusWord::ClaNotSupported,
+            Self::LogicalChannelNotSupported => StatusWord::LogicalChannelNotSupported,
+            Self::SecureMessagingNotSupported => StatusWord::SecureMessagingNotSupported,
+            Self::NoSecureMessagingSession => StatusWord::SmSessionUnusable,
+            Self::ChainingNotSupported => StatusWord::ChainingNotSupported,
+            Self::InsNotSupported => StatusWord::InsNotSupported,
+            Self::IncorrectP1P2 => StatusWord::IncorrectP1P2,
+            Self::FileNotFound => StatusWord::FileNotFound,
+            Self::RecordNotFound => StatusWord::RecordNotFound,
+            Self::FunctionNotSupported => StatusWord::FunctionNotSupported,
+            Self::ReferencedDataNotFound => StatusWord::ReferencedDataNotFound,
+            Self::OffsetOutsideEf => StatusWord::OffsetOutsideEf,
+            Self::NoCurrentEf => StatusWord::NoCurrentEf,
+            Self::IncompatibleFileStructure => StatusWord::IncompatibleFileStructure,
+            Self::SecurityStatusNotSatisfied
+            | Self::IssuerOnlyInstruction
+            | Self::ChangeWithoutVerify => StatusWord::SecurityStatusNotSatisfied,
+            Self::KeyBlocked if quirks.blocked_key_6983 => StatusWord::AuthenticationBlocked,
+            Self::KeyBlocked => StatusWord::ReferenceDataBlocked,
+            Self::BlockedKeyQueried if quirks.blocked_query_6984 => {
+                StatusWord::ReferenceDataBlocked
             }
-            CardError::ConditionsNotSatisfied => Self::ConditionsOfUseNotSatisfied,
-            CardError::IncorrectData => Self::IncorrectData,
-            CardError::SecurityEnvironmentFaulty => Self::SecurityEnvironmentFaulty,
-            CardError::NoPreciseDiagnosis => Self::NoPreciseDiagnosis,
+            Self::BlockedKeyQueried => StatusWord::retries(0),
+            Self::WrongPin { remaining } | Self::RetriesRemaining { remaining } => {
+                StatusWord::retries(remaining)
+            }
+            Self::SigningInputLength if quirks.signing_length_6985 => {
+                StatusWord::ConditionsOfUseNotSatisfied
+            }
+            Self::SigningInputLength => StatusWord::WrongLength,
+            Self::ConditionsNotSatisfied | Self::NothingToGetResponse => {
+                StatusWord::ConditionsOfUseNotSatisfied
+            }
+            Self::IncorrectData => StatusWord::IncorrectData,
+            Self::SecurityEnvironmentFaulty => StatusWord::SecurityEnvironmentFaulty,
+            Self::NoPreciseDiagnosis => StatusWord::NoPreciseDiagnosis,
         }
-    }
-}
-
-impl From<CardError> for StatusWord {
-    fn from(e: CardError) -> Self {
-        Self::from(&e)
     }
 }

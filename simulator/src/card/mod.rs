@@ -13,24 +13,29 @@
 //!
 //! Commands are handled in three layers: the wire APDU ([`crate::apdu::Command`]), the
 //! class and instruction checks here, and the per-instruction handlers in [`commands`],
-//! which return a [`CardError`] that [`error`] alone maps to a status word.
+//! which return a [`CardError`] that [`CardError::status_word`] alone maps to a status word.
+//!
+//! [`VirtualCard`] is the one card handle every host and wrapper drives; [`Card`] is its
+//! main implementation.
 
 mod atr;
 mod commands;
 mod error;
 mod event;
 mod fs;
+mod handle;
 
 pub use atr::AtrPreset;
 pub use error::CardError;
 pub use event::{CardEvent, EventLog};
 pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
+pub use handle::{EchoCard, VirtualCard};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::apdu::{Command, Response, StatusWord};
+use crate::apdu::{Command, Response};
 use crate::apps::AppId;
 
 /// Optional behaviours seen on some cards only (reference §2.4, §2.5, §6). All off by
@@ -57,6 +62,16 @@ pub struct Quirks {
     /// GET DATA `5F51` (contact ATR) answers only with an application selected, not at MF
     /// level, as on some cards (reference §1.7, §3.4).
     pub atr_data_object_in_applications: bool,
+    /// Answer VERIFY (and a change) on a blocked key with `69 83` instead of the measured
+    /// `69 84` (reference §2.4: NUNNUN and LULITECH treat `69 83` as blocked; no source shows
+    /// a card sending it).
+    pub blocked_key_6983: bool,
+    /// Answer the retry query of a blocked key with `69 84` instead of `63 C0` (reference
+    /// §2.4: MYNA-CARD accepts both).
+    pub blocked_query_6984: bool,
+    /// Refuse signing input of the wrong length for its scheme with `69 85` instead of
+    /// `67 00` (reference §2.7: the card answers one or the other; which is not stated).
+    pub signing_length_6985: bool,
 }
 
 /// Fixed facts about a card that do not change while it runs.
@@ -197,7 +212,7 @@ impl Card {
         }
         let response = match self.process(apdu) {
             Ok(response) => response,
-            Err(e) => Response::status(StatusWord::from(&e)),
+            Err(e) => Response::status(e.status_word(&self.config.quirks)),
         };
         response.encode_into(out);
     }

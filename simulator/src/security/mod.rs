@@ -9,4 +9,4 @@ mod pin;
 mod signature;
 
 pub use pin::{Pin, PinFormat, RetryCounter, VerifyOutcome};
-pub use signature::{MAX_RAW_INPUT, SignatureScheme, internal_authenticate};
+pub use signature::{ClientDigest, MAX_RAW_INPUT, SignatureScheme, internal_authenticate};

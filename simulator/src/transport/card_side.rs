@@ -20,148 +20,77 @@ use tokio::net::TcpStream;
 use tokio_util::codec::{Decoder as _, Encoder as _};
 
 use super::codec::{Control, FrameCodec, FrameError, ReaderMessage};
-use crate::Card;
 use crate::apdu::StatusWord;
-
-/// What the transport needs from a card: the four power operations of vpcd and APDU
-/// exchange. [`Card`] implements it; so does [`EchoCard`].
-pub trait VirtualCard {
-    /// The ATR, powered or not (pcscd polls it either way).
-    fn atr(&self) -> &[u8];
-    /// Cold start (`01`).
-    fn power_on(&mut self);
-    /// Power off (`00`).
-    fn power_off(&mut self);
-    /// Warm reset (`02`).
-    fn reset(&mut self);
-    /// One command APDU; the response (data, SW1 SW2) into `out`, which is cleared first. An
-    /// unpowered card leaves `out` empty.
-    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>);
-}
-
-impl VirtualCard for Card {
-    fn atr(&self) -> &[u8] {
-        Card::atr(self)
-    }
-
-    fn power_on(&mut self) {
-        Card::power_on(self);
-    }
-
-    fn power_off(&mut self) {
-        Card::power_off(self);
-    }
-
-    fn reset(&mut self) {
-        Card::reset(self);
-    }
-
-    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
-        Card::transmit_into(self, apdu, out);
-    }
-}
-
-/// The smallest card there is: answers every APDU with `90 00` at once, whatever its power
-/// state. The benchmarks' baseline for what the transport alone costs.
-#[derive(Debug, Clone, Default)]
-pub struct EchoCard;
-
-impl EchoCard {
-    /// Its ATR: `3B 80 80 01 01` (T=1, no historical bytes; TCK correct).
-    pub const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
-}
-
-impl VirtualCard for EchoCard {
-    fn atr(&self) -> &[u8] {
-        &Self::ATR
-    }
-
-    fn power_on(&mut self) {}
-
-    fn power_off(&mut self) {}
-
-    fn reset(&mut self) {}
-
-    fn transmit_into(&mut self, _apdu: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        out.extend_from_slice(&[0x90, 0x00]);
-    }
-}
-
-/// What happened on the link, for logs and tests: one event per frame from the reader.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LinkEvent<'a> {
-    /// A control code was applied (get ATR was answered).
-    Control(Control),
-    /// A one-byte payload that is no control code; ignored.
-    UnknownControl(u8),
-    /// A zero-length frame; ignored.
-    EmptyFrame,
-    /// A command APDU and its response. An empty response means the card was unpowered and
-    /// mute: an empty frame went back, which the vpcd driver treats as the card's removal.
-    Apdu {
-        /// The command as received.
-        command: &'a [u8],
-        /// The response as sent.
-        response: &'a [u8],
-        /// Time the card took (not the network).
-        elapsed: Duration,
-    },
-    /// The card's response did not fit in a frame (over 65,535 bytes); `6F 00` went back
-    /// instead.
-    ResponseTooLong {
-        /// The command.
-        command: &'a [u8],
-        /// The response's length.
-        len: usize,
-    },
-}
+use crate::card::VirtualCard;
+use crate::transcript::{Entry, Event, Exchange};
 
 /// Handles one frame from the reader — sans-IO: applies it to the card, appends the answer
-/// frame (if any) to `out`, and reports it to `observe`. `response` is scratch space.
+/// frame (if any) to `out`, and reports what happened to `observe` as a transcript entry:
+/// power events, [`Event::AtrPoll`] for get ATR, an exchange per APDU (an empty response: the
+/// card was unpowered and mute, and an empty frame went back, which the vpcd driver treats
+/// as the card's removal), and [`Event::Link`] for frames no card answered. `response` is
+/// scratch space.
 pub fn answer_frame<C: VirtualCard + ?Sized>(
     payload: &[u8],
     card: &mut C,
     response: &mut Vec<u8>,
     out: &mut BytesMut,
-    observe: &mut dyn FnMut(LinkEvent<'_>),
+    observe: &mut dyn FnMut(Entry),
 ) {
     let mut codec = FrameCodec;
-    match ReaderMessage::parse(payload) {
-        ReaderMessage::Control(control) => {
-            match control {
-                Control::PowerOff => card.power_off(),
-                Control::PowerOn => card.power_on(),
-                Control::Reset => card.reset(),
-                Control::GetAtr => {
-                    // An ATR is at most 33 bytes: it always fits.
-                    let _ = codec.encode(card.atr(), out);
-                }
-            }
-            observe(LinkEvent::Control(control));
+    let start = Instant::now();
+    let event = match ReaderMessage::parse(payload) {
+        ReaderMessage::Control(Control::PowerOff) => {
+            card.power_off();
+            Event::PowerOff
         }
-        ReaderMessage::UnknownControl(byte) => observe(LinkEvent::UnknownControl(byte)),
-        ReaderMessage::Empty => observe(LinkEvent::EmptyFrame),
+        ReaderMessage::Control(Control::PowerOn) => {
+            card.power_on();
+            Event::PowerOn {
+                atr: card.atr().to_vec(),
+            }
+        }
+        ReaderMessage::Control(Control::Reset) => {
+            card.reset();
+            Event::Reset {
+                atr: card.atr().to_vec(),
+            }
+        }
+        ReaderMessage::Control(Control::GetAtr) => {
+            // An ATR is at most 33 bytes: it always fits.
+            let _ = codec.encode(card.atr(), out);
+            Event::AtrPoll
+        }
+        ReaderMessage::UnknownControl(byte) => {
+            Event::Link(format!("unknown control byte {byte:02X} ignored"))
+        }
+        ReaderMessage::Empty => Event::Link("empty frame ignored".to_owned()),
         ReaderMessage::Apdu(command) => {
-            let start = Instant::now();
             card.transmit_into(command, response);
             let elapsed = start.elapsed();
-            match codec.encode(response.as_slice(), out) {
-                Ok(()) => observe(LinkEvent::Apdu {
-                    command,
-                    response,
-                    elapsed,
-                }),
-                Err(_) => {
-                    let _ = codec.encode(&StatusWord::NoPreciseDiagnosis.to_bytes()[..], out);
-                    observe(LinkEvent::ResponseTooLong {
-                        command,
-                        len: response.len(),
-                    });
-                }
+            if codec.encode(response.as_slice(), out).is_err() {
+                observe(Entry {
+                    event: Event::Link(format!(
+                        "a {}-byte response does not fit in a vpcd frame; 6F 00 sent instead",
+                        response.len()
+                    )),
+                    elapsed: Duration::ZERO,
+                });
+                response.clear();
+                response.extend_from_slice(&StatusWord::NoPreciseDiagnosis.to_bytes());
+                let _ = codec.encode(response.as_slice(), out);
             }
+            observe(Entry {
+                event: Event::Exchange(Exchange::new(command.to_vec(), response.clone())),
+                elapsed,
+            });
+            return;
         }
-    }
+    };
+    observe(Entry {
+        event,
+        elapsed: start.elapsed(),
+    });
 }
 
 /// Why [`serve_connection`] returned.
@@ -188,7 +117,7 @@ pub async fn serve_connection<S, C, O, F>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
     C: VirtualCard + ?Sized,
-    O: FnMut(LinkEvent<'_>),
+    O: FnMut(Entry),
     F: Future<Output = ()>,
 {
     let mut codec = FrameCodec;
@@ -201,8 +130,17 @@ where
             answer_frame(&frame, card, &mut response, &mut output, &mut observe);
         }
         if !output.is_empty() {
-            stream.write_all(&output).await?;
-            stream.flush().await?;
+            // A reader that stops reading must not keep the card from being removed: the
+            // write races `stop` like the read does.
+            let written = tokio::select! {
+                biased;
+                () = &mut stop => return Ok(Ended::Stopped),
+                written = async {
+                    stream.write_all(&output).await?;
+                    stream.flush().await
+                } => written,
+            };
+            written?;
             output.clear();
         }
         let read = tokio::select! {

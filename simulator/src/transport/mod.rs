@@ -2,7 +2,9 @@
 //!
 //! This folder is the only place in the simulator that does I/O. Everything above it is
 //! sans-IO; this module moves bytes between a socket and anything that implements
-//! [`VirtualCard`] (the [`Card`](crate::Card), or the [`EchoCard`] of the benchmarks).
+//! [`VirtualCard`](crate::card::VirtualCard) (the [`Card`](crate::Card), or the
+//! [`EchoCard`](crate::card::EchoCard) of the benchmarks), and reports each frame as a
+//! [`transcript`](crate::transcript) entry.
 //!
 //! # The protocol (vsmartcard `virtualsmartcard/src/vpcd/vpcd.c`, `ifd-vpcd/ifd-vpcd.c`)
 //!
@@ -39,9 +41,7 @@ pub mod reader;
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-pub use card_side::{
-    EchoCard, Ended, LinkEvent, VirtualCard, VpcdStream, answer_frame, connect, serve_connection,
-};
+pub use card_side::{Ended, VpcdStream, answer_frame, connect, serve_connection};
 pub use codec::{Control, FrameCodec, FrameError, MAX_FRAME, ReaderMessage};
 pub use reader::{FakeReader, ReaderError, ReaderLink};
 

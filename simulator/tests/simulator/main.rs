@@ -8,10 +8,10 @@
     clippy::indexing_slicing
 )]
 
+mod anchors;
 mod applications;
 mod behaviour;
 mod corruption;
-mod golden;
 mod profiles;
 mod signatures;
 mod status_words;

@@ -318,3 +318,48 @@ fn first_command_quirk_6f00() {
         "again after every power-up"
     );
 }
+
+/// Where the reference allows two status words, the measured one is the default and the
+/// other is a named quirk chosen inside the one mapping (reference §2.4, §2.7).
+#[test]
+fn quirks_choose_between_the_status_words_the_reference_allows() {
+    let blocked = |quirks: &str| {
+        let (mut c, _) = support::card_from(&format!(
+            "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12 }}\n\
+             card: {{ issued: 2024-06-01 }}\npins: {{ auth: {{ value: \"1234\", tries_left: 0 }} }}\n{quirks}"
+        ));
+        tx(&mut c, SELECT_JPKI);
+        tx(&mut c, &select_ef(0x0018));
+        let query = tx(&mut c, "00 20 00 80");
+        let verify = tx(&mut c, &verify("1234"));
+        (query, verify)
+    };
+    assert_eq!(blocked(""), ("63 C0".to_owned(), "69 84".to_owned()));
+    assert_eq!(
+        blocked("quirks: { blocked_key_6983: true }"),
+        ("63 C0".to_owned(), "69 83".to_owned())
+    );
+    assert_eq!(
+        blocked("quirks: { blocked_query_6984: true }"),
+        ("69 84".to_owned(), "69 84".to_owned())
+    );
+
+    let short_hash = |quirks: &str| {
+        let (mut c, _) = support::card_from(&format!(
+            "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12 }}\n\
+             card: {{ issued: 2024-06-01 }}\n{quirks}"
+        ));
+        tx(&mut c, SELECT_JPKI);
+        tx(&mut c, &select_ef(0x0018));
+        tx(&mut c, &verify("1234"));
+        tx(&mut c, &select_ef(0x0017));
+        // Scheme 02 takes exactly one SHA-256 value: 31 bytes is the wrong length.
+        tx(&mut c, &format!("80 2A 02 80 1F {} 00", hex(&[0xAB; 31])))
+    };
+    assert_eq!(short_hash(""), "67 00");
+    assert_eq!(short_hash("quirks: { signing_length_6985: true }"), "69 85");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    mynasim_simulator::hex::spaced(bytes)
+}

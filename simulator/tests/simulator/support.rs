@@ -1,10 +1,10 @@
-//! Shared helpers: the default card, APDU shorthands, and the golden-script runner.
+//! Shared helpers: the default card, APDU shorthands, and a client's whole-EF read.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use mynasim_simulator::profile::{self, IssuedCard};
-use mynasim_simulator::{Card, hex, transcript};
+use mynasim_simulator::{Card, hex};
 
 /// The repository root.
 pub(crate) fn repo() -> PathBuf {
@@ -96,19 +96,6 @@ fn read_rest(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>, out: &mut Vec<u
     }
 }
 
-/// Reads a whole DER EF the way OpenSC does (reference §2.3 pattern 1): a 4-byte probe,
-/// size = bytes 2–3 + 4, then 256-byte chunks from offset 0.
-pub(crate) fn read_opensc(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
-    let probe = send(card, log, vec![0x00, 0xB0, 0x00, 0x00, 0x04]);
-    let [0x30, 0x82, hi, lo, 0x90, 0x00] = probe.as_slice() else {
-        return Vec::new();
-    };
-    let size = usize::from(u16::from_be_bytes([*hi, *lo])) + 4;
-    let mut out = Vec::new();
-    read_rest(card, log, &mut out, size);
-    out
-}
-
 /// Reads a whole TLV EF the way MYNA-RS does (pattern 2): 7 bytes, then the rest from
 /// offset 7 in chunks of at most 256.
 pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Vec<u8> {
@@ -130,57 +117,5 @@ pub(crate) fn read_myna(card: &mut Card, log: &mut Vec<(Vec<u8>, Vec<u8>)>) -> V
     let mut out = head;
     read_rest(card, log, &mut out, total);
     out.truncate(total);
-    out
-}
-
-/// Runs a golden script against a card and returns its transcript (PINs redacted).
-///
-/// A script is one command per line: hex APDU bytes, or a directive — `power-on`,
-/// `power-off`, `reset`, `read-opensc`, `read-myna` (whole-EF reads in a client's pattern).
-/// `#` starts a comment; comments are copied into the transcript.
-pub(crate) fn run_script(card: &mut Card, script: &str) -> String {
-    let mut out = String::new();
-    for line in script.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if line.starts_with('#') {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        }
-        match line {
-            "power-on" => {
-                let atr = card.power_on();
-                out.push_str(&format!("-- power on, ATR {}\n", hex::spaced(atr)));
-            }
-            "power-off" => {
-                card.power_off();
-                out.push_str("-- power off\n");
-            }
-            "reset" => {
-                let atr = card.reset();
-                out.push_str(&format!("-- warm reset, ATR {}\n", hex::spaced(atr)));
-            }
-            "read-opensc" | "read-myna" => {
-                let mut log = Vec::new();
-                if line == "read-opensc" {
-                    read_opensc(card, &mut log);
-                } else {
-                    read_myna(card, &mut log);
-                }
-                for (c, r) in log {
-                    transcript::push_exchange(&mut out, &c, &r, true);
-                }
-            }
-            apdu => {
-                let bytes =
-                    hex::decode(apdu).unwrap_or_else(|e| panic!("bad script line `{apdu}`: {e}"));
-                let r = card.transmit(&bytes);
-                transcript::push_exchange(&mut out, &bytes, &r, true);
-            }
-        }
-    }
     out
 }

@@ -4,10 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mynasim_simulator::card::{EchoCard, VirtualCard};
 use mynasim_simulator::hex;
+use mynasim_simulator::transcript::{Entry, text};
 use mynasim_simulator::transport::{
-    self, Control, EchoCard, Ended, FakeReader, FrameError, LinkEvent, MAX_FRAME, ReaderError,
-    ReaderLink, VirtualCard,
+    self, Control, Ended, FakeReader, FrameError, MAX_FRAME, ReaderError, ReaderLink,
 };
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -55,16 +56,11 @@ async fn serve<C: VirtualCard + Send + 'static>(mut card: C) -> Running<C> {
     }
 }
 
-fn describe(event: &LinkEvent<'_>) -> String {
-    match event {
-        LinkEvent::Control(c) => format!("{c:?}"),
-        LinkEvent::UnknownControl(b) => format!("unknown {b:02X}"),
-        LinkEvent::EmptyFrame => "empty".to_owned(),
-        LinkEvent::Apdu {
-            command, response, ..
-        } => format!("{} -> {}", hex::spaced(command), hex::spaced(response)),
-        LinkEvent::ResponseTooLong { len, .. } => format!("too long {len}"),
-    }
+/// An entry as its transcript lines.
+fn describe(entry: &Entry) -> String {
+    let mut line = String::new();
+    text::push_event(&mut line, &entry.event, true);
+    line.trim_end().to_owned()
 }
 
 fn apdu(text: &str) -> Vec<u8> {
@@ -95,8 +91,8 @@ async fn power_on_get_atr_and_the_card_check_sequence() {
     let (result, _) = r.task.await.unwrap();
     assert_eq!(result.unwrap(), Ended::Stopped);
     let log = r.log.lock().unwrap();
-    assert_eq!(log[0], "PowerOn");
-    assert_eq!(log[1], "GetAtr");
+    assert_eq!(log[0], format!("-- power on, ATR {DEFAULT_ATR}"));
+    assert_eq!(log[1], "-- get ATR");
     assert_eq!(log.len(), 5);
 }
 
@@ -157,7 +153,11 @@ async fn unknown_control_codes_and_empty_frames_are_ignored() {
     assert_eq!(tx(&mut r.reader, SELECT_JPKI).await, "90 00");
     let log = r.log.lock().unwrap().join("\n");
     assert!(
-        log.starts_with("unknown 03\nunknown 05\nunknown 80\nunknown FF\nempty\nGetAtr"),
+        log.starts_with(
+            "-- link: unknown control byte 03 ignored\n-- link: unknown control byte 05 ignored\n\
+             -- link: unknown control byte 80 ignored\n-- link: unknown control byte FF ignored\n\
+             -- link: empty frame ignored\n-- get ATR"
+        ),
         "{log}"
     );
 }
@@ -259,7 +259,12 @@ async fn a_response_over_the_frame_limit_becomes_6f00() {
         r.reader.transmit(&[0, 0xB0, 0, 0]).await.unwrap(),
         [0x6F, 0x00]
     );
-    assert_eq!(r.log.lock().unwrap().last().unwrap(), "too long 65538");
+    let log = r.log.lock().unwrap();
+    assert_eq!(
+        log[log.len() - 2],
+        "-- link: a 65538-byte response does not fit in a vpcd frame; 6F 00 sent instead"
+    );
+    assert_eq!(log[log.len() - 1], ">> 00 B0 00 00\n<< 6F 00");
 }
 
 #[tokio::test]

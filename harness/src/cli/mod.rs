@@ -1,0 +1,389 @@
+//! The command line: clap's types, the help texts, logging, and the one place that turns
+//! parsed arguments into a command's options. Nothing else in the crate imports this
+//! module; the commands never see clap.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::exit;
+use crate::host::config::{ServeRequest, parse_slot};
+use crate::scenario::Shard;
+use crate::target::TargetSpec;
+
+const ABOUT: &str = "\
+A software My Number Card (Japan's Individual Number Card) and a test harness around it.
+
+The simulated card answers ISO 7816-4 APDUs byte for byte like the real card's JPKI
+application: PIN retry counters and lockout, RSA-2048 signatures, certificates from a
+TEST PKI shaped like J-LIS's. Every key and certificate it holds is TEST data.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  mynasim card show                          the built-in default card
+  mynasim card show --profile my-card.yaml --json
+  mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020
+  mynasim serve                              the default card in pcscd's virtual reader
+  pkcs15-tool --dump                         ... then any PC/SC program sees it
+
+Profiles: scenarios/profiles/default.yaml is the default card (authentication PIN 1234,
+signature password ABC123). `mynasim schema profile` prints the profile format.";
+
+/// Top-level command line.
+#[derive(Debug, Parser)]
+#[command(name = "mynasim", version, about = ABOUT, after_help = format!("{AFTER_HELP}\n\n{}", exit::HELP))]
+pub struct Cli {
+    /// More logging on stderr (-v debug, -vv trace); MYNASIM_LOG=<filter> overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run scenarios against a target and report what differed.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Inspect a simulated card or send it APDUs by hand.
+    #[command(subcommand)]
+    Card(CardCommand),
+    /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
+    #[command(after_help = CONTROL_HELP)]
+    Control(ControlArgs),
+    /// Print the JSON Schema of a file format.
+    Schema {
+        /// Which format.
+        #[arg(value_enum)]
+        format: SchemaFormat,
+    },
+}
+
+const RUN_HELP: &str = "\
+Each scenario file describes a card (a profile plus overrides) and steps with expectations;
+docs/scenarios.md documents the format and `mynasim schema scenario` prints its JSON Schema.
+
+Targets:
+  sim            the scenario's own card, in process (default; no system packages)
+  vpcd           the scenario's card behind pcscd through the vpcd driver (needs pcscd and
+                 vsmartcard-vpcd, and root for a private pcscd)
+  pcsc:READER    whatever card is in READER (a real card, or `mynasim serve` through pcscd);
+                 scenarios not marked `portable: true` are reported n/a there
+
+Examples:
+  mynasim run                                   every scenario under scenarios/
+  mynasim run scenarios/pin --tags pin-lockout  a folder, one tag
+  mynasim run --filter 'auth PIN' --junit report.xml
+  mynasim run --shard 2/4                       the 2nd quarter, for a CI matrix
+
+Golden transcripts: when NAME.transcript sits beside a scenario file, a run on `sim`
+compares what passed between the harness and the card with it (secrets masked), and a
+difference fails the scenario. `--bless` writes those files instead (for files whose
+scenarios all ran and passed); review the diff before committing.
+
+Exit status: 0 all passed (n/a counts as passed), 1 a scenario failed, 2 a scenario or
+profile is invalid, 3 the target could not be reached, 4 a report could not be written.";
+
+/// `mynasim run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files or folders (searched for *.yaml, skipping profiles/).
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Where to run: sim, vpcd or pcsc:READER.
+    #[arg(long, short, default_value = "sim", value_name = "TARGET")]
+    pub target: TargetSpec,
+    /// Only scenarios whose path or name contains this text.
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Option<String>,
+    /// Only scenarios with any of these tags (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Run shard K of N (scenarios are split round-robin in path order).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Write a JUnit XML report (one test case per scenario).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write a JSON report with per-step timings and transcripts.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// For `--target vpcd`: pcscd's vpcd driver (the card connects there; slot 0 of Debian's
+    /// driver is 127.0.0.1:35963).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
+    pub vpcd: String,
+    /// Parallel scenarios (default: the number of CPUs). Only on `sim`: the pcsc and vpcd
+    /// targets drive one card at a time.
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Show PINs in failure transcripts and the JSON report.
+    #[arg(long)]
+    pub no_redact: bool,
+    /// List the selected scenarios instead of running them.
+    #[arg(long)]
+    pub list: bool,
+    /// Print only failures and the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Write NAME.transcript beside each scenario file (its golden transcript) instead of
+    /// comparing with it; `sim` only.
+    #[arg(long)]
+    pub bless: bool,
+}
+
+/// `mynasim card …`.
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Show what a profile's card holds: holder, My Number, validity, certificates, PINs.
+    #[command(after_help = "\
+The validity dates follow the J-LIS FAQ (Q12): the card lasts to the 10th birthday after
+issue (the 5th for minors; majority is 20 for cards applied for before 2022-04-01, 18
+after), the certificates to the 5th, never past the card.")]
+    Show(ShowArgs),
+    /// Power on a profile's card, send each APDU in order, print each response as hex.
+    #[command(after_help = "\
+Each APDU is one argument of hex digits (spaces allowed inside quotes), or `-` to read
+APDUs from standard input, one per line (`#` starts a comment). The card powers on
+before the first APDU; its state lives only for this run.
+
+With --reader NAME the APDUs go to a PC/SC reader (a real card, or `mynasim serve`'s
+\"Virtual PCD 00 00\") instead; the card stays connected for the whole run.
+
+Example (the reference's card check):
+  mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020
+  mynasim card apdu --reader \"Virtual PCD 00 00\" 00A4040C0AD392F000260100000001")]
+    Apdu(ApduArgs),
+    /// List the PC/SC readers, with the card and ATR in each (needs the `pcsc` feature).
+    Readers,
+}
+
+const SERVE_HELP: &str = "\
+Each card is a TCP client of pcscd's vpcd driver (Debian package vsmartcard-vpcd), whose
+reader.conf entry `CHANNELID 0x8C7B` listens on port 35963 (\"Virtual PCD 00 00\") and
+35964 (\"Virtual PCD 00 01\"). mynasim connects to 127.0.0.1 unless --vpcd says otherwise,
+slot N to PORT+N (Debian's driver has slots 0 and 1; more need a vpcd built with
+--enable-vpcdslots). It waits and reconnects (with back-off, up to 2 s) while pcscd is not
+there or restarts. Ctrl-C or SIGTERM stops it.
+
+Examples:
+  mynasim serve                                   the default card in slot 0
+  mynasim serve --profile scenarios/profiles/default.yaml -v     and log every APDU
+  mynasim serve --slot 0=default --slot 1=minor.yaml             two cards
+  mynasim serve --config cards.yaml               slots from a file:
+      version: 1
+      vpcd: 127.0.0.1:35963            # optional
+      control: /tmp/mynasim.sock       # optional
+      slots:
+        - { slot: 0, profile: default }
+        - { slot: 1, profile: minor.yaml }     # relative to the file
+
+Removing and inserting cards while it runs (pcscd sees the removal when the card's
+socket closes; removal powers the card off, its PIN counters stay):
+  mynasim serve --control /tmp/mynasim.sock &
+  mynasim control /tmp/mynasim.sock remove 0      (or: insert 0, status, remove all)
+  kill -USR1 <pid>      remove every card;   kill -USR2 <pid>   insert every card
+
+Waiting until the cards are there (no log parsing): --ready-file FILE appears once every
+card has been seen by its reader, and `mynasim control SOCKET ready` answers `ok ready`:
+  mynasim serve --ready-file /tmp/mynasim.ready &
+  while [ ! -e /tmp/mynasim.ready ]; do sleep 0.05; done
+
+Logs go to stderr: connections at info; -v adds one line per APDU (PINs and passwords
+masked as **) and power changes; -vv adds pcscd's presence polls. MYNASIM_LOG=<filter>
+overrides.";
+
+const CONTROL_HELP: &str = "\
+Commands: status | remove [N|all] | insert [N|all] (all slots when N is omitted) | ready
+(`ok ready` once every inserted card has been seen by its reader).
+The reply starts with `ok` (exit 0) or `error` (exit 2); an unreachable socket is exit 3.
+The socket speaks one command per line, so `socat - UNIX-CONNECT:SOCKET` works too.";
+
+/// `mynasim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The card of slot 0: a YAML file, or a name under scenarios/profiles/ [default: the
+    /// built-in default card].
+    #[arg(short, long, value_name = "FILE|NAME", conflicts_with_all = ["slots", "config"])]
+    pub profile: Option<String>,
+    /// A card in slot N (repeat for more cards).
+    #[arg(long = "slot", id = "slots", value_name = "N=FILE|NAME", value_parser = parse_slot)]
+    pub slots: Vec<(u16, String)>,
+    /// A YAML file listing the slots (format below).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where pcscd's vpcd listens for slot 0 [default: 127.0.0.1:35963].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub vpcd: Option<String>,
+    /// Accept remove/insert/status commands on this Unix socket.
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+    /// Exit with status 3 if some card has not reached its reader within SECONDS (0 to
+    /// 86400) [default: wait for ever].
+    #[arg(long, value_name = "SECONDS", value_parser = commands::serve::parse_wait)]
+    pub wait: Option<Duration>,
+    /// Create FILE once every card has been seen by its reader; it is removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// `mynasim control`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The `--control` socket of a running `mynasim serve`.
+    #[arg(value_name = "SOCKET")]
+    pub socket: PathBuf,
+    /// The command: status | remove [N|all] | insert [N|all].
+    #[arg(required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Arguments naming a profile.
+#[derive(Debug, Args)]
+pub struct ProfileArg {
+    /// Profile: a YAML file, or a name under scenarios/profiles/. The default card is
+    /// built in.
+    #[arg(short, long, default_value = "default", value_name = "FILE|NAME")]
+    pub profile: String,
+}
+
+/// `card show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    /// The profile.
+    pub profile: ProfileArg,
+    /// Print JSON instead of text (certificates included as PEM).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the card's certificates (PEM and DER) and the test trust anchors (CA
+    /// certificates, CV CA public keys) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Print PIN and password values instead of `****`.
+    #[arg(long)]
+    pub reveal_secrets: bool,
+}
+
+/// `card apdu`.
+#[derive(Debug, Args)]
+pub struct ApduArgs {
+    #[command(flatten)]
+    /// The profile.
+    pub profile: ProfileArg,
+    /// Print a transcript (`>>` command, `<<` response) instead of bare responses.
+    #[arg(long)]
+    pub transcript: bool,
+    /// Send the APDUs to this PC/SC reader instead of a simulated card: its exact name, or
+    /// a part that names one reader (`mynasim card readers` lists them; needs the `pcsc`
+    /// feature).
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub reader: Option<String>,
+    /// In the transcript, show PINs instead of `**`.
+    #[arg(long, requires = "transcript")]
+    pub no_redact: bool,
+    /// Command APDUs in hex, or `-` for standard input.
+    #[arg(required = true, value_name = "HEX")]
+    pub apdus: Vec<String>,
+}
+
+/// Schema formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaFormat {
+    /// Card profiles (scenarios/profiles/*.yaml).
+    Profile,
+    /// Scenario files (scenarios/**/*.yaml).
+    Scenario,
+}
+
+/// Parses the command line, runs it, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet_default = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.verbose, quiet_default);
+    exit::finish(run(cli))
+}
+
+fn init_logging(verbose: u8, quiet_default: &str) {
+    let default = match verbose {
+        0 => quiet_default,
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MYNASIM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line: each subcommand's arguments become its options.
+pub fn run(cli: Cli) -> Result<(), exit::Error> {
+    match cli.command {
+        Command::Run(a) => commands::run::run(&commands::run::Options {
+            paths: a.paths,
+            target: a.target,
+            filter: a.filter,
+            tags: a.tags,
+            shard: a.shard,
+            junit: a.junit,
+            json: a.json,
+            vpcd: a.vpcd,
+            jobs: a.jobs,
+            reveal: a.no_redact,
+            list: a.list,
+            quiet: a.quiet,
+            bless: a.bless,
+        }),
+        Command::Card(CardCommand::Show(a)) => {
+            commands::card::show::run(&commands::card::show::Options {
+                profile: a.profile.profile,
+                json: a.json,
+                export: a.export,
+                reveal: a.reveal_secrets,
+            })
+        }
+        Command::Card(CardCommand::Apdu(a)) => {
+            commands::card::apdu::run(&commands::card::apdu::Options {
+                profile: a.profile.profile,
+                reader: a.reader,
+                transcript: a.transcript,
+                reveal: a.no_redact,
+                apdus: a.apdus,
+            })
+        }
+        Command::Card(CardCommand::Readers) => commands::card::readers(),
+        Command::Serve(a) => commands::serve::run(&commands::serve::Options {
+            request: ServeRequest {
+                profile: a.profile,
+                slots: a.slots,
+                config: a.config,
+                vpcd: a.vpcd,
+                control: a.control,
+            },
+            wait: a.wait,
+            ready_file: a.ready_file,
+        }),
+        Command::Control(a) => commands::control::run(&commands::control::Options {
+            socket: a.socket,
+            command: a.command,
+        }),
+        Command::Schema { format } => commands::schema::run(match format {
+            SchemaFormat::Profile => commands::schema::Format::Profile,
+            SchemaFormat::Scenario => commands::schema::Format::Scenario,
+        }),
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand. Each takes its own options (never clap's types), does its
+//! work through the engine, the host, the targets and the reports, and returns
+//! `Result<(), exit::Error>`. They never import each other.
+
+pub mod card;
+pub mod control;
+pub mod run;
+pub mod schema;
+pub mod serve;

@@ -1,0 +1,294 @@
+//! `mynasim serve`: simulated cards in pcscd's virtual reader (vsmartcard vpcd), one card per
+//! slot, until Ctrl-C or SIGTERM.
+//!
+//! Each card runs in the one hosting loop ([`crate::host::slot`]). Control: `--control PATH`
+//! answers one-line commands ([`crate::host::control`]), SIGUSR1 / SIGUSR2 remove / insert
+//! every card. Readiness: `--ready-file PATH` appears once every card has been seen by its
+//! reader (and is removed on exit); the control command `ready` says the same.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::anyhow;
+use mynasim_simulator::hex;
+use mynasim_simulator::transcript::{Event, text};
+use mynasim_simulator::transport;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::exit::Error;
+use crate::host::config::{ConfigError, ServePlan, ServeRequest};
+use crate::host::control::{self, ControlledSlot};
+use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
+
+/// The longest `--wait`: a day. Longer waits are "for ever" in practice, and bounded
+/// values keep the deadline arithmetic from overflowing.
+pub const MAX_WAIT: f64 = 86_400.0;
+
+/// How long stopping may take before the remaining tasks are abandoned.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// What to serve.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Slots, profiles, vpcd address, control socket.
+    pub request: ServeRequest,
+    /// Give up (exit 3) if some card has not reached its reader within this time
+    /// ([`parse_wait`]).
+    pub wait: Option<Duration>,
+    /// Create this file once every card has been seen by its reader.
+    pub ready_file: Option<PathBuf>,
+}
+
+/// Reads `--wait`: a number of seconds from 0 to a day.
+///
+/// # Errors
+/// Anything else, with why.
+pub fn parse_wait(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !seconds.is_finite() || !(0.0..=MAX_WAIT).contains(&seconds) {
+        return Err(format!(
+            "`{text}`: give 0 to {MAX_WAIT} seconds (leave --wait out to wait for ever)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Serves until a stop signal.
+///
+/// # Errors
+/// Invalid arguments or profiles (2); no reader within `--wait` (3); the runtime, a socket
+/// or the ready file failing (4).
+pub fn run(options: &Options) -> Result<(), Error> {
+    let plan = ServePlan::resolve(&options.request).map_err(|e| match e {
+        ConfigError::Profile(e) => Error::from(e),
+        ConfigError::Argument(m) => Error::invalid(anyhow!(m)),
+    })?;
+    let wait = options.wait;
+    let mut cards = Vec::new();
+    for (&number, source) in &plan.slots {
+        let issued = source.issue()?;
+        let addr = transport::slot_addr(plan.vpcd, number)
+            .ok_or_else(|| Error::invalid(anyhow!("slot {number}: port out of range")))?;
+        tracing::info!(
+            "slot {number}: {} (ATR {}) → vpcd {addr}",
+            source.origin(),
+            hex::spaced(issued.card.atr())
+        );
+        cards.push((SlotSpec { number, addr }, source.origin(), issued.card));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io(anyhow!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(cards, plan.control, wait, options.ready_file.clone()))
+}
+
+async fn serve(
+    cards: Vec<(SlotSpec, String, mynasim_simulator::Card)>,
+    control_path: Option<PathBuf>,
+    wait: Option<Duration>,
+    ready_file: Option<PathBuf>,
+) -> Result<(), Error> {
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let listener = match &control_path {
+        Some(path) => Some(
+            control::bind(path)
+                .await
+                .map_err(|e| Error::invalid(anyhow!(e)))?,
+        ),
+        None => None,
+    };
+    let mut tasks = JoinSet::new();
+    let mut slots = Vec::new();
+    for (spec, origin, card) in cards {
+        let log_spec = spec.clone();
+        let (slot, handle) = slot::slot(spec, card);
+        let mut stop = shutdown.clone();
+        tasks.spawn(async move {
+            slot.run(
+                async move {
+                    let _ = stop.wait_for(|v| *v).await;
+                },
+                move |event| log_event(&log_spec, event),
+            )
+            .await;
+        });
+        slots.push(ControlledSlot { handle, origin });
+    }
+    if let Some(listener) = listener {
+        tasks.spawn(control::serve(listener, slots.clone(), shutdown.clone()));
+    }
+    if let Some(path) = ready_file.clone() {
+        let handles: Vec<SlotHandle> = slots.iter().map(|s| s.handle.clone()).collect();
+        tasks.spawn(async move {
+            for h in &handles {
+                h.wait_for(|s| s.ready || !s.inserted).await;
+            }
+            match write_ready_file(&path, &handles) {
+                Ok(()) => tracing::info!("ready: every card is in its reader ({})", path.display()),
+                Err(e) => tracing::error!("cannot write --ready-file {}: {e}", path.display()),
+            }
+        });
+    }
+    let handles: Vec<SlotHandle> = slots.iter().map(|s| s.handle.clone()).collect();
+    let outcome = wait_for_stop(&handles, wait).await;
+    let _ = shutdown_tx.send(true);
+    let stopped = tokio::time::timeout(STOP_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!("some tasks did not stop within {STOP_GRACE:?}; exiting anyway");
+        tasks.abort_all();
+    }
+    if let Some(path) = &control_path {
+        let _ = std::fs::remove_file(path);
+    }
+    if let Some(path) = &ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome
+}
+
+/// Writes the ready file atomically (a temporary file renamed into place): one line per slot.
+fn write_ready_file(path: &Path, handles: &[SlotHandle]) -> std::io::Result<()> {
+    let mut text = String::from("ready\n");
+    for h in handles {
+        text.push_str(&format!(
+            "slot {} vpcd {}\n",
+            h.spec().number,
+            h.spec().addr
+        ));
+    }
+    let tmp = path.with_extension("tmp-mynasim");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Waits for SIGINT/SIGTERM, handling SIGUSR1/SIGUSR2 meanwhile.
+async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result<(), Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let handler = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| Error::io(anyhow!("cannot handle {name}: {e}")))
+    };
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
+    let mut usr2 = handler(SignalKind::user_defined2(), "SIGUSR2")?;
+    let mut deadline = wait.map(|w| tokio::time::Instant::now() + w);
+    loop {
+        let until = deadline;
+        let timeout = async move {
+            match until {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                return Ok(());
+            }
+            _ = int.recv() => {
+                tracing::info!("interrupted: stopping");
+                return Ok(());
+            }
+            _ = usr1.recv() => {
+                for h in handles {
+                    h.remove();
+                }
+            }
+            _ = usr2.recv() => {
+                for h in handles {
+                    h.insert();
+                }
+            }
+            () = timeout => {
+                let missing: Vec<String> = handles
+                    .iter()
+                    .filter(|h| !h.status().ever_connected)
+                    .map(|h| format!("slot {} ({})", h.spec().number, h.spec().addr))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(Error::unreachable(anyhow!(
+                        "no vpcd reader accepted {} within {:?}: is pcscd running with \
+                         vsmartcard-vpcd (ci/setup installs it)?",
+                        missing.join(", "),
+                        wait.unwrap_or_default()
+                    )));
+                }
+                // Every card reached its reader in time: no deadline from now on.
+                deadline = None;
+            }
+        }
+    }
+}
+
+/// One log line per event: connections at info, APDUs and power at debug (PINs masked),
+/// pcscd's presence polls (get ATR, every ~400 ms) at trace, link anomalies as warnings.
+fn log_event(spec: &SlotSpec, event: &SlotEvent) {
+    let (slot, addr) = (spec.number, spec.addr);
+    match event {
+        SlotEvent::Waiting { error, first: true } => tracing::info!(
+            "slot {slot}: waiting for pcscd's vpcd reader at {addr} ({error}); retrying"
+        ),
+        SlotEvent::Waiting {
+            error,
+            first: false,
+        } => {
+            tracing::debug!("slot {slot}: vpcd at {addr}: {error}");
+        }
+        SlotEvent::Connected => tracing::info!("slot {slot}: connected to vpcd at {addr}"),
+        SlotEvent::Ready => tracing::debug!("slot {slot}: seen by the reader"),
+        SlotEvent::Moved(inserted) => tracing::info!(
+            "slot {slot}: card {}",
+            if *inserted { "inserted" } else { "removed" }
+        ),
+        SlotEvent::Disconnected(why) => match why {
+            Disconnect::ReaderClosed => tracing::info!(
+                "slot {slot}: vpcd closed the connection (pcscd stopped or restarted); reconnecting"
+            ),
+            Disconnect::Failed(e) => tracing::warn!("slot {slot}: {e}; reconnecting"),
+            Disconnect::Removed | Disconnect::Stopping => {}
+        },
+        SlotEvent::Card(entry) => match &entry.event {
+            Event::AtrPoll => tracing::trace!("slot {slot}: get ATR"),
+            Event::Link(what) => tracing::warn!("slot {slot}: {what}"),
+            Event::Exchange(x) if x.response.is_empty() => tracing::debug!(
+                "slot {slot}: >> {} << (nothing: the card is unpowered) ({} µs)",
+                x.format_command(true),
+                entry.elapsed.as_micros()
+            ),
+            Event::Exchange(x) => tracing::debug!(
+                "slot {slot}: >> {} << {} ({} µs)",
+                x.format_command(true),
+                hex::spaced(&x.response),
+                entry.elapsed.as_micros()
+            ),
+            other => {
+                let mut line = String::new();
+                text::push_event(&mut line, other, true);
+                let line = line.trim_end();
+                tracing::debug!("slot {slot}: {}", line.strip_prefix("-- ").unwrap_or(line));
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_takes_a_day_at_most_and_no_nonsense() {
+        assert_eq!(parse_wait("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_wait("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "NaN", "inf", "1e20", "1.8e19", "x", ""] {
+            assert!(parse_wait(bad).is_err(), "{bad}");
+        }
+    }
+}

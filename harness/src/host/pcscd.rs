@@ -1,0 +1,209 @@
+//! A private pcscd: its own reader configuration with a vpcd entry on ports of its own, in
+//! its own mount namespace, so it never meets the system's pcscd or another test's.
+//!
+//! pcscd 1.9 has no option for its socket path (`/run/pcscd/pcscd.comm`), so it runs under
+//! `unshare --mount` with a tmpfs on /run/pcscd. Clients reach it either inside the
+//! namespace (`nsenter --mount`, [`PrivatePcscd::command`]) or from outside through
+//! `PCSCLITE_CSOCK_NAME` set to [`PrivatePcscd::socket`] (`/proc/PID/root/run/pcscd/…`).
+//! Needs root, `unshare`/`nsenter` (util-linux), pcscd and vsmartcard-vpcd (`ci/setup`).
+//! The end-to-end tests and the benchmarks use it; it is stopped when dropped.
+
+use std::fs::File;
+use std::io;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Where Debian's vsmartcard-vpcd puts the driver.
+pub const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+
+/// What to install when something is missing.
+pub const INSTALL_HINT: &str = "run `ci/setup` as root (it installs the Debian packages pcscd \
+    vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl); a private pcscd \
+    needs them and root (unshare --mount)";
+
+/// Consecutive TCP ports held for one user across processes: a lock file per port, held
+/// until dropped, and every port checked free. Ports come from 20000–31999, below Linux's
+/// ephemeral range, so no outgoing connection takes them meanwhile.
+#[derive(Debug)]
+pub struct Ports {
+    /// The first port.
+    pub base: u16,
+    _locks: Vec<File>,
+}
+
+impl Ports {
+    /// Reserves `count` consecutive ports (1–16).
+    ///
+    /// # Errors
+    /// None free after many tries.
+    pub fn reserve(count: u16) -> io::Result<Self> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let count = count.clamp(1, 16);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        // Lock files are never deleted: unlinking a lock file races with its next user.
+        let folder = std::env::temp_dir().join("mynasim-vpcd-ports");
+        std::fs::create_dir_all(&folder)?;
+        for attempt in 0..500u32 {
+            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+            let mix = std::process::id()
+                .wrapping_mul(7919)
+                .wrapping_add(n.wrapping_mul(104_729))
+                .wrapping_add(nanos)
+                .wrapping_add(attempt);
+            let slots = 12_000 / u32::from(count);
+            let base = 20_000 + u16::try_from(mix % slots).unwrap_or(0) * count;
+            let mut locks = Vec::new();
+            for port in base..base + count {
+                let Ok(file) = File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(folder.join(format!("{port}.lock")))
+                else {
+                    break;
+                };
+                if file.try_lock().is_err() {
+                    break;
+                }
+                locks.push(file);
+            }
+            let free = locks.len() == usize::from(count)
+                && (base..base + count).all(|p| TcpListener::bind(("0.0.0.0", p)).is_ok());
+            if free {
+                return Ok(Self {
+                    base,
+                    _locks: locks,
+                });
+            }
+        }
+        Err(io::Error::other(
+            "no free consecutive TCP ports for a private vpcd in 20000–31999",
+        ))
+    }
+}
+
+/// A pcscd in its own mount namespace with one vpcd reader entry ("Virtual PCD 00 00" and
+/// "00 01" on `port` and `port + 1`).
+#[derive(Debug)]
+pub struct PrivatePcscd {
+    child: Child,
+    log: PathBuf,
+}
+
+impl PrivatePcscd {
+    /// Starts pcscd with its configuration in `dir` (`reader.conf.d/vpcd`) and its output in
+    /// `dir/pcscd.log` (`--debug` when `debug`).
+    ///
+    /// # Errors
+    /// `dir` cannot be written, or `unshare` cannot be started.
+    pub fn start(dir: &Path, port: u16, debug: bool) -> io::Result<Self> {
+        let conf = dir.join("reader.conf.d");
+        std::fs::create_dir_all(&conf)?;
+        std::fs::write(
+            conf.join("vpcd"),
+            format!(
+                "# mynasim: a private vpcd reader\n\
+                 FRIENDLYNAME \"Virtual PCD\"\n\
+                 DEVICENAME   /dev/null:0x{port:04X}\n\
+                 LIBPATH      {VPCD_DRIVER}\n\
+                 CHANNELID    0x{port:04X}\n"
+            ),
+        )?;
+        // The mount point must exist on the host for the namespace to mount over it.
+        std::fs::create_dir_all("/run/pcscd")?;
+        let log = dir.join("pcscd.log");
+        let out = File::create(&log)?;
+        let script = format!(
+            "mount -t tmpfs -o size=1m,mode=0755 mynasim-pcscd /run/pcscd \
+             && exec pcscd --foreground {}--config \"$0\"",
+            if debug { "--debug " } else { "" }
+        );
+        let child = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+            .arg(script)
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        Ok(Self { child, log })
+    }
+
+    /// pcscd's process id (after `exec`, the child itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its log.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Its socket, as seen from outside the namespace (for `PCSCLITE_CSOCK_NAME`).
+    pub fn socket(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", self.pid()))
+    }
+
+    /// Waits until its socket exists.
+    ///
+    /// # Errors
+    /// pcscd exited, or was not ready within `timeout`; the message ends with its log.
+    pub fn wait_ready(&mut self, timeout: Duration) -> io::Result<()> {
+        let start = Instant::now();
+        while !self.socket().exists() {
+            let exited = self.child.try_wait()?;
+            if exited.is_some() || start.elapsed() > timeout {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                return Err(io::Error::other(format!(
+                    "the private pcscd did not start ({INSTALL_HINT}):\n{log}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    /// A command that runs inside pcscd's namespace (so it sees only this pcscd).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .args(["--target", &self.pid().to_string(), "--mount", "--"])
+            .arg(program);
+        command
+    }
+
+    /// Stops pcscd (SIGTERM) and waits for it, killing it after `timeout`.
+    ///
+    /// # Errors
+    /// It could not be signalled or waited for.
+    pub fn stop(&mut self, timeout: Duration) -> io::Result<ExitStatus> {
+        if let Some(status) = self.child.try_wait()? {
+            return Ok(status);
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.child.kill()?;
+        self.child.wait()
+    }
+}
+
+impl Drop for PrivatePcscd {
+    fn drop(&mut self) {
+        let _ = self.stop(Duration::from_secs(5));
+    }
+}
