@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use crate::engine::{self, Golden, LinkFactory, Outcome, Status, Summary, golden};
-use crate::exit::Error;
+use crate::exit::{Error, Worst};
 use crate::report::{self, Style};
 use crate::scenario::{self, Selection, Shard};
 use crate::target::{SimLink, TargetSpec};
@@ -148,14 +148,17 @@ pub fn run(options: &Options) -> Result<(), Error> {
         let note = bless(&outcomes)?;
         out.write_all(note.as_bytes()).map_err(stdout_error)?;
     }
-    match summary.worst() {
-        None => Ok(()),
-        Some(worst) => Err(Error::Scenarios {
-            worst,
-            failed: summary.not_passed(),
-            total: summary.total(),
-        }),
-    }
+    let worst = match summary.worst() {
+        None => return Ok(()),
+        Some(Status::Unreachable) => Worst::Unreachable,
+        Some(Status::Invalid) => Worst::Invalid,
+        Some(_) => Worst::Failed,
+    };
+    Err(Error::Scenarios {
+        worst,
+        failed: summary.not_passed(),
+        total: summary.total(),
+    })
 }
 
 fn stdout_error(e: std::io::Error) -> Error {

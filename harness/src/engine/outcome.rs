@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use mynasim_simulator::transcript::{Entry, Event, Transcript};
 
-use crate::exit::Worst;
 
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,14 +194,14 @@ impl Summary {
     }
 
     /// The most serious way a scenario did not pass: unreachable, then invalid, then
-    /// failed; `None` when all passed.
-    pub fn worst(&self) -> Option<Worst> {
+    /// failed; `None` when all passed (n/a counts as passed).
+    pub fn worst(&self) -> Option<Status> {
         if self.unreachable > 0 {
-            Some(Worst::Unreachable)
+            Some(Status::Unreachable)
         } else if self.invalid > 0 {
-            Some(Worst::Invalid)
+            Some(Status::Invalid)
         } else if self.failed > 0 {
-            Some(Worst::Failed)
+            Some(Status::Failed)
         } else {
             None
         }
@@ -233,15 +232,15 @@ mod tests {
         assert_eq!(of(&[Status::Passed, Status::NotApplicable]).worst(), None);
         assert_eq!(
             of(&[Status::Passed, Status::Failed]).worst(),
-            Some(Worst::Failed)
+            Some(Status::Failed)
         );
         assert_eq!(
             of(&[Status::Failed, Status::Invalid]).worst(),
-            Some(Worst::Invalid)
+            Some(Status::Invalid)
         );
         assert_eq!(
             of(&[Status::Invalid, Status::Unreachable, Status::Failed]).worst(),
-            Some(Worst::Unreachable)
+            Some(Status::Unreachable)
         );
         let s = of(&[
             Status::Passed,

@@ -13,6 +13,7 @@
     clippy::indexing_slicing
 )]
 
+mod architecture;
 mod cli;
 mod e2e;
 mod live;

@@ -310,3 +310,87 @@ async fn wait_gives_up_with_exit_3_when_no_reader_appears() {
     assert!(err.contains(&format!("slot 0 ({addr})")), "{err}");
     assert!(err.contains("is pcscd running"), "{err}");
 }
+
+/// Readiness without reading logs: the ready file appears once the reader has polled every
+/// card, and `control ready` says so; both go when mynasim stops.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ready_file_and_control_ready_say_when_the_reader_has_the_card() {
+    let dir = TempDir::new("serve-ready");
+    let control = dir.join("control.sock");
+    let ready = dir.join("ready");
+    let (fake, addr) = reader().await;
+    let mut process = serve(
+        &dir,
+        &[
+            "--vpcd",
+            &addr.to_string(),
+            "--control",
+            control.to_str().unwrap(),
+            "--ready-file",
+            ready.to_str().unwrap(),
+        ],
+    );
+    let mut link = accept(&fake, &dir).await;
+    wait_until(
+        Duration::from_secs(10),
+        "the control socket",
+        || control.exists().then_some(()),
+        || log(&dir),
+    );
+    let ctl = |args: &[&str]| {
+        mynasim()
+            .arg("control")
+            .arg(&control)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Connected, but the reader has not polled the card yet: not ready.
+    assert!(!ready.exists());
+    let not_yet = ctl(&["ready"]);
+    assert_eq!(not_yet.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_yet.stdout).starts_with("error not ready: slot 0"));
+    link.get_atr().await.unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the ready file",
+        || ready.exists().then_some(()),
+        || log(&dir),
+    );
+    assert!(
+        std::fs::read_to_string(&ready)
+            .unwrap()
+            .starts_with("ready\nslot 0 vpcd ")
+    );
+    let yes = ctl(&["ready"]);
+    assert!(yes.status.success());
+    assert_eq!(String::from_utf8_lossy(&yes.stdout), "ok ready\n");
+    process.signal("TERM");
+    assert!(process.wait_exit(Duration::from_secs(10)).success());
+    assert!(!ready.exists(), "the ready file goes with the process");
+}
+
+/// `--control` never replaces what is not a socket, and `--wait` takes sane values only.
+#[test]
+fn control_paths_and_waits_are_checked_before_anything_runs() {
+    let dir = TempDir::new("serve-checks");
+    let file = dir.join("important.txt");
+    std::fs::write(&file, "keep me").unwrap();
+    for path in [file.clone(), dir.path().to_owned()] {
+        let o = mynasim()
+            .args(["serve", "--vpcd", "127.0.0.1:9", "--control"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not a socket"));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    for wait in ["-1", "NaN", "inf", "1e20"] {
+        let o = mynasim()
+            .args(["serve", "--wait", wait])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "--wait {wait}");
+    }
+}
