@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use mynasim_simulator::transcript::{Entry, Event, Transcript};
 
-
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepStatus {

@@ -26,7 +26,9 @@ fn rank(module: &str) -> u8 {
         .iter()
         .find(|(m, _)| *m == module)
         .map(|(_, r)| *r)
-        .unwrap_or_else(|| panic!("module `{module}` has no layer in LAYERS: add it here and to ARCHITECTURE.md"))
+        .unwrap_or_else(|| {
+            panic!("module `{module}` has no layer in LAYERS: add it here and to ARCHITECTURE.md")
+        })
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -130,7 +132,9 @@ fn every_module_uses_only_the_layers_below_it() {
 /// The scanner itself finds the edges the rules are about.
 #[test]
 fn the_scanner_sees_plain_and_grouped_paths() {
-    let found = crate_paths("use crate::engine::{Outcome};\nuse crate::{exit::Error, scenario};\nlet x = crate::commands::run::run;");
+    let found = crate_paths(
+        "use crate::engine::{Outcome};\nuse crate::{exit::Error, scenario};\nlet x = crate::commands::run::run;",
+    );
     assert!(found.contains(&("engine".into(), "".into())));
     assert!(found.contains(&("exit".into(), "Error".into())));
     assert!(found.contains(&("scenario".into(), "".into())));

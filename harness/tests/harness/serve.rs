@@ -382,15 +382,17 @@ fn control_paths_and_waits_are_checked_before_anything_runs() {
             .arg(&path)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(String::from_utf8_lossy(&o.stderr).contains("not a socket"));
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
     for wait in ["-1", "NaN", "inf", "1e20"] {
-        let o = mynasim()
-            .args(["serve", "--wait", wait])
-            .output()
-            .unwrap();
+        let o = mynasim().args(["serve", "--wait", wait]).output().unwrap();
         assert_eq!(o.status.code(), Some(2), "--wait {wait}");
     }
 }
