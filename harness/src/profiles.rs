@@ -52,7 +52,17 @@ impl ProfileSource {
             return Ok(Self::File(dir.join(arg)));
         }
         let file = format!("{arg}.yaml");
-        let roots = dir.ancestors().chain(Path::new(".").ancestors());
+        // The folders as given first (so messages keep relative paths), then the same and
+        // the current folder made absolute, so the answer does not depend on how the path
+        // was spelled.
+        let absolute = |p: &Path| std::fs::canonicalize(p).ok();
+        let dir_abs = absolute(dir);
+        let cwd_abs = absolute(Path::new("."));
+        let roots = dir
+            .ancestors()
+            .chain(Path::new(".").ancestors())
+            .chain(dir_abs.iter().flat_map(|d| d.ancestors()))
+            .chain(cwd_abs.iter().flat_map(|d| d.ancestors()));
         for root in roots {
             for candidate in [
                 root.join("profiles").join(&file),

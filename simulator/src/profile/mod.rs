@@ -115,8 +115,9 @@ pub fn from_yaml_str<T: serde::de::DeserializeOwned>(
         let (line, column) = e
             .location()
             .map_or((0, 0), |loc| (loc.line(), loc.column()));
-        // `Spanned<T>` deserialises through an inner `value` field; drop that segment.
-        let path = path.into_inner();
+        // `Spanned<T>` deserialises through an inner `value` field; drop that segment, at
+        // the end and after a list index (`steps[1].value.expect` is `steps[1].expect`).
+        let path = path.into_inner().replace("].value.", "].");
         let path = path
             .strip_suffix(".value")
             .map_or(path.clone(), str::to_owned);

@@ -181,11 +181,17 @@ pub(super) fn compile(
                 .collect::<Result<_, _>>()?,
         };
         if !t.present
-            && (path.is_empty() || t.text.is_some() || t.hex.is_some() || t.length.is_some())
+            && (path.is_empty()
+                || !t.parses
+                || t.text.is_some()
+                || t.hex.is_some()
+                || t.length.is_some()
+                || t.utf8.is_some())
         {
             return Err((
                 sub,
-                "`present: false` needs a `path` and no value checks".to_owned(),
+                "`present: false` needs a `path` and no value checks (nor `parses: false`)"
+                    .to_owned(),
             ));
         }
         tlv.push(TlvCheck {
