@@ -195,11 +195,10 @@ pub fn key_in(bytes: &[u8]) -> Result<PublicKey, String> {
 
 /// Depth-first search for a TLV sequence with a `90` exponent and a `91` modulus.
 fn find_rsa_key(bytes: &[u8]) -> Option<PublicKey> {
-    use mynasim_simulator::apdu::tlv::{self, Tag};
+    use mynasim_simulator::apdu::tlv;
     let objects = tlv::parse_all(bytes, 0).ok()?;
-    if objects.iter().any(|o| o.tag == Tag(0x91))
-        && let Some(key) = mynasim_simulator::pki::cv::parse_public_key(bytes)
-    {
+    // A level holding both `90` and `91` is the key.
+    if let Some(key) = mynasim_simulator::pki::cv::parse_public_key(bytes) {
         return Some(key);
     }
     objects.iter().find_map(|o| find_rsa_key(o.value))
