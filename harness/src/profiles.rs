@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mynasim_simulator::profile::{IssuedCard, Personalisation, Profile, ProfileError};
+use mynasim_simulator::profile::{IssuedCard, Personalisation, Profile, ProfileError, files};
 
 /// The bundled default profile.
 pub const DEFAULT_PROFILE: &str = include_str!("../../scenarios/profiles/default.yaml");
@@ -108,7 +108,7 @@ impl ProfileSource {
         match self {
             Self::File(path) => {
                 let origin = path.display().to_string();
-                let text = std::fs::read_to_string(path).map_err(|e| {
+                let text = files::read_text(path, files::MAX_TEXT_FILE).map_err(|e| {
                     ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}"))
                 })?;
                 Ok(ProfileText {

@@ -53,7 +53,7 @@ pub enum Command {
     /// Inspect a simulated card or send it APDUs by hand.
     #[command(subcommand)]
     Card(CardCommand),
-    /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until Ctrl-C.
+    /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until stopped.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
     /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
@@ -171,7 +171,8 @@ reader.conf entry `CHANNELID 0x8C7B` listens on port 35963 (\"Virtual PCD 00 00\
 35964 (\"Virtual PCD 00 01\"). mynasim connects to 127.0.0.1 unless --vpcd says otherwise,
 slot N to PORT+N (Debian's driver has slots 0 and 1; more need a vpcd built with
 --enable-vpcdslots). It waits and reconnects (with back-off, up to 2 s) while pcscd is not
-there or restarts. Ctrl-C or SIGTERM stops it.
+there or restarts. Ctrl-C, SIGTERM or SIGHUP stops it cleanly (the control socket and the
+ready file are removed).
 
 Examples:
   mynasim serve                                   the default card in slot 0

@@ -3,7 +3,7 @@
 //!
 //! Each card runs in the one hosting loop ([`crate::host::slot`]). Control: `--control PATH`
 //! answers one-line commands ([`crate::host::control`]), SIGUSR1 / SIGUSR2 remove / insert
-//! every card. Readiness: `--ready-file PATH` appears once every card has been seen by its
+//! every card; SIGINT, SIGTERM and SIGHUP stop it cleanly. Readiness: `--ready-file PATH` appears once every card has been seen by its
 //! reader (and is removed on exit); the control command `ready` says the same.
 
 use std::path::{Path, PathBuf};
@@ -177,6 +177,7 @@ async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result
     };
     let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
     let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
     let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
     let mut usr2 = handler(SignalKind::user_defined2(), "SIGUSR2")?;
     let mut deadline = wait.map(|w| tokio::time::Instant::now() + w);
@@ -195,6 +196,11 @@ async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result
             }
             _ = int.recv() => {
                 tracing::info!("interrupted: stopping");
+                return Ok(());
+            }
+            // The terminal went away: stop cleanly, as for SIGTERM (no configuration reload).
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: stopping");
                 return Ok(());
             }
             _ = usr1.recv() => {

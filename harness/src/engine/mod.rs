@@ -13,6 +13,8 @@ use std::time::Instant;
 
 pub use outcome::{Outcome, Status, StepOutcome, StepStatus, Summary};
 
+use mynasim_simulator::profile::files;
+
 use crate::scenario::{CardCache, Entry, Plan, compile};
 use crate::target::{Link, TargetError};
 
@@ -150,12 +152,16 @@ pub fn one(
     outcome
 }
 
+/// The largest golden transcript read (16 MiB: the card-face photo read in 256-byte chunks
+/// is the largest bundled one, about 40 KB).
+const GOLDEN_LIMIT: u64 = 16 << 20;
+
 /// Compares a passing outcome with its golden file, if there is one.
 fn check_golden(plan: &Plan, outcome: &mut Outcome) {
     let path = plan.golden_path();
-    let expected = match std::fs::read_to_string(&path) {
+    let expected = match files::read_text(&path, GOLDEN_LIMIT) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(files::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
             outcome.status = Status::Failed;
             outcome.message = Some(format!("transcript: cannot read {}: {e}", path.display()));

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs as _};
 use std::path::{Path, PathBuf};
 
-use mynasim_simulator::profile::{ProfileError, from_yaml_str};
+use mynasim_simulator::profile::{ProfileError, files, from_yaml_str};
 use mynasim_simulator::transport;
 use serde::Deserialize;
 
@@ -133,7 +133,7 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// Unreadable file, YAML or schema mistakes (with line and column), an unknown version.
 pub fn load(path: &Path) -> Result<ServeConfig, ProfileError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
+    let text = files::read_text(path, files::MAX_TEXT_FILE)
         .map_err(|e| ProfileError::nowhere(&origin, "", format!("cannot read the file: {e}")))?;
     let config: ServeConfig = from_yaml_str(&text, &origin)?;
     if config.version != CONFIG_VERSION {

@@ -157,8 +157,8 @@ pub fn execute(line: &str, slots: &[ControlledSlot]) -> String {
     out
 }
 
-/// Binds the control socket, replacing a stale socket but never a live one, a regular file
-/// or a folder.
+/// Binds the control socket (mode 0600: only its owner may connect), replacing a stale
+/// socket but never a live one, a regular file or a folder.
 ///
 /// # Errors
 /// Another `mynasim serve` listens there; the path is not a socket; binding failed.
@@ -184,8 +184,17 @@ pub async fn bind(path: &Path) -> Result<UnixListener, String> {
         }
         Err(_) => {}
     }
-    UnixListener::bind(path)
-        .map_err(|e| format!("cannot listen on --control {}: {e}", path.display()))
+    let listener = UnixListener::bind(path)
+        .map_err(|e| format!("cannot listen on --control {}: {e}", path.display()))?;
+    // Only this user may remove and insert cards.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+        format!(
+            "cannot restrict --control {} to its owner: {e}",
+            path.display()
+        )
+    })?;
+    Ok(listener)
 }
 
 /// Accepts control connections until `shutdown` turns true.
@@ -224,19 +233,25 @@ async fn connection(stream: UnixStream, slots: &[ControlledSlot]) -> std::io::Re
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
-        let mut line = String::new();
+        let mut line = Vec::new();
         let limit = u64::try_from(MAX_LINE + 1).unwrap_or(u64::MAX);
-        let n = (&mut reader).take(limit).read_line(&mut line).await?;
+        let n = (&mut reader)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .await?;
         if n == 0 {
             break;
         }
-        if line.len() > MAX_LINE && !line.ends_with('\n') {
+        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
             write
                 .write_all(format!("error a command is at most {MAX_LINE} bytes\n").as_bytes())
                 .await?;
             break;
         }
-        let reply = execute(line.trim(), slots);
+        let reply = match std::str::from_utf8(&line) {
+            Ok(text) => execute(text.trim(), slots),
+            Err(_) => format!("error a command is UTF-8 text; expected: {USAGE}\n"),
+        };
         write.write_all(reply.as_bytes()).await?;
     }
     write.shutdown().await

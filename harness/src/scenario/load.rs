@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::model::Scenario;
-use mynasim_simulator::profile::{ProfileError, from_yaml_str};
+use mynasim_simulator::profile::{ProfileError, files, from_yaml_str};
 
 /// What a scenario file holds: one scenario, or a list of them.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub struct Loaded {
 /// Reads one scenario file.
 pub fn load_file(path: &Path) -> Result<Vec<Loaded>, ProfileError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+    let text = files::read_text(path, files::MAX_TEXT_FILE).map_err(|e| ProfileError {
         origin: origin.clone(),
         line: 0,
         column: 0,
@@ -95,22 +95,41 @@ pub fn load_str(text: &str, path: &Path) -> Result<Vec<Loaded>, ProfileError> {
 
 /// Finds the scenario files under the given paths: files as given, folders recursively
 /// (`*.yaml`/`*.yml`, skipping any `profiles/` folder). Sorted, so runs and shards are
-/// deterministic.
+/// deterministic. A folder or file reached twice — through a symbolic link, a link loop, or
+/// two of the paths given — is taken once.
 pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut seen = Seen::default();
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut out)?;
-        } else {
+            walk(path, &mut seen, &mut out)?;
+        } else if seen.first_visit(path) {
             out.push(path.clone());
         }
     }
     out.sort();
-    out.dedup();
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The files and folders visited, by their canonical paths.
+#[derive(Default)]
+struct Seen(std::collections::HashSet<PathBuf>);
+
+impl Seen {
+    /// Whether `path` is met for the first time (a path that cannot be resolved counts as
+    /// new, and its error shows when it is read).
+    fn first_visit(&mut self, path: &Path) -> bool {
+        match std::fs::canonicalize(path) {
+            Ok(real) => self.0.insert(real),
+            Err(_) => true,
+        }
+    }
+}
+
+fn walk(dir: &Path, seen: &mut Seen, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !seen.first_visit(dir) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
@@ -120,8 +139,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             if path.file_name().is_some_and(|n| n == "profiles") {
                 continue;
             }
-            walk(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            walk(&path, seen, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && seen.first_visit(&path)
+        {
             out.push(path);
         }
     }

@@ -17,6 +17,7 @@ mod architecture;
 mod cli;
 mod e2e;
 mod live;
+mod robustness;
 mod scenarios_vpcd;
 mod serve;
 mod support;

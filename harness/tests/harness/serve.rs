@@ -369,30 +369,3 @@ async fn the_ready_file_and_control_ready_say_when_the_reader_has_the_card() {
     assert!(process.wait_exit(Duration::from_secs(10)).success());
     assert!(!ready.exists(), "the ready file goes with the process");
 }
-
-/// `--control` never replaces what is not a socket, and `--wait` takes sane values only.
-#[test]
-fn control_paths_and_waits_are_checked_before_anything_runs() {
-    let dir = TempDir::new("serve-checks");
-    let file = dir.join("important.txt");
-    std::fs::write(&file, "keep me").unwrap();
-    for path in [file.clone(), dir.path().to_owned()] {
-        let o = mynasim()
-            .args(["serve", "--vpcd", "127.0.0.1:9", "--control"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(2),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(String::from_utf8_lossy(&o.stderr).contains("not a socket"));
-    }
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
-    for wait in ["-1", "NaN", "inf", "1e20"] {
-        let o = mynasim().args(["serve", "--wait", wait]).output().unwrap();
-        assert_eq!(o.status.code(), Some(2), "--wait {wait}");
-    }
-}

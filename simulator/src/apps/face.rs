@@ -168,7 +168,7 @@ pub fn face_file(c: &Content<'_>) -> Vec<u8> {
         .chain(split_objects(&group2))
         .chain([group3.len(), signature.len(), expiry.len(), code.len()])
     {
-        offsets.extend((at as u16).to_be_bytes());
+        offsets.extend(u16::try_from(at).unwrap_or(u16::MAX).to_be_bytes());
         at += object;
     }
     let mut body = short(0xDF21, &offsets);

@@ -200,7 +200,7 @@ fn attributes_from(fields: &[(Tag, Vec<u8>)]) -> Vec<u8> {
     for field in [Field::Name, Field::Address, Field::BirthDate, Field::Sex] {
         match fields.iter().position(|(t, _)| *t == field.tag()) {
             Some(i) => {
-                offsets.extend((at as u16).to_be_bytes());
+                offsets.extend(u16::try_from(at).unwrap_or(u16::MAX).to_be_bytes());
                 at += objects.get(i).map_or(0, Vec::len);
             }
             None => offsets.extend([0, 0]),

@@ -4,6 +4,10 @@
 
 use jiff::civil::Date;
 
+/// The first day the card's era dates can express: 明治 1 (1868-01-25, the Gregorian date
+/// the era counts from). Earlier birth dates have no era year.
+pub const FIRST_ERA_DATE: Date = Date::constant(1868, 1, 25);
+
 /// A Japanese era.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Era {

@@ -11,6 +11,7 @@
 //! [`Personalisation::issue`] then builds the card: test keys, certificates, files.
 
 pub mod era;
+pub mod files;
 mod issue;
 mod model;
 pub mod my_number;
@@ -29,7 +30,8 @@ pub use model::{
 };
 pub use my_number::MyNumber;
 pub use personalisation::{
-    AUTH_PIN_TRIES, CertificatePlan, FOUR_DIGIT_TRIES, Personalisation, SIGN_PIN_TRIES, SecretPlan,
+    AUTH_PIN_TRIES, CertificatePlan, FOUR_DIGIT_TRIES, LAST_ISSUE_DATE, LAST_TODAY,
+    MAX_ADDRESS_CHARS, MAX_NAME_CHARS, Personalisation, SIGN_PIN_TRIES, SecretPlan,
 };
 
 /// The profile format version this build reads.
@@ -160,7 +162,7 @@ impl Profile {
     /// Reads and parses a profile file, and the files it names.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = files::read_text(path, files::MAX_TEXT_FILE).map_err(|e| {
             ProfileError::nowhere(&origin, "", format!("cannot read the profile: {e}"))
         })?;
         let mut profile = Self::from_yaml(&text, &origin)?;
@@ -177,13 +179,16 @@ impl Profile {
             return Ok(());
         };
         let path = base.join(&photo.value);
-        let data = std::fs::read(&path).map_err(|e| {
-            ProfileError::at(
-                origin,
-                photo,
-                "card.photo",
-                format!("cannot read {}: {e}", path.display()),
-            )
+        let data = files::read_bounded(&path, files::MAX_PHOTO).map_err(|e| {
+            let why = match e {
+                files::ReadError::TooLarge { len, .. } => format!(
+                    "{} is {len} bytes; at most {} fit the card-face record",
+                    path.display(),
+                    files::MAX_PHOTO
+                ),
+                e => format!("cannot read {}: {e}", path.display()),
+            };
+            ProfileError::at(origin, photo, "card.photo", why)
         })?;
         const JP2_SIGNATURE: [u8; 12] = [
             0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A,
@@ -197,20 +202,6 @@ impl Profile {
                 format!(
                     "{} is not a JPEG 2000 file (no JP2 signature box or codestream marker)",
                     path.display()
-                ),
-            ));
-        }
-        // The card-face record must stay under the 65 535-byte limit of its `82 xx xx`
-        // lengths, with room for the images and keys.
-        if data.len() > 60_000 {
-            return Err(ProfileError::at(
-                origin,
-                photo,
-                "card.photo",
-                format!(
-                    "{} is {} bytes; at most 60000 fit the card-face record",
-                    path.display(),
-                    data.len()
                 ),
             ));
         }

@@ -145,6 +145,42 @@ impl Personalisation {
     }
 }
 
+/// The longest name (characters): 氏名 on a residence record is far shorter; the bound keeps
+/// the card's files, certificates and face images within their size fields.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// The longest address (characters).
+pub const MAX_ADDRESS_CHARS: usize = 200;
+
+/// The last issue date a profile may give: ten birthdays later still fits every date field.
+pub const LAST_ISSUE_DATE: jiff::civil::Date = jiff::civil::Date::constant(2199, 12, 31);
+
+/// The last "today" a profile may give.
+pub const LAST_TODAY: jiff::civil::Date = jiff::civil::Date::constant(2299, 12, 31);
+
+/// A name or address: not empty, at most `max` characters.
+fn check_text(
+    text: &str,
+    max: usize,
+    origin: &str,
+    at: &serde_saphyr::Spanned<String>,
+    path: &str,
+) -> Result<(), ProfileError> {
+    if text.trim().is_empty() {
+        return Err(ProfileError::at(origin, at, path, "must not be empty"));
+    }
+    let chars = text.chars().count();
+    if chars > max {
+        return Err(ProfileError::at(
+            origin,
+            at,
+            path,
+            format!("{chars} characters; at most {max} fit the card"),
+        ));
+    }
+    Ok(())
+}
+
 impl Profile {
     /// Applies the rules and fills in defaults; `origin` names the profile in errors.
     pub fn personalise(&self, origin: &str) -> Result<Personalisation, ProfileError> {
@@ -157,6 +193,37 @@ impl Profile {
                 &self.holder.birth_date,
                 "holder.birth_date",
                 format!("{birth_date} is after the card's issue date {issued}"),
+            ));
+        }
+        if birth_date < super::era::FIRST_ERA_DATE {
+            return Err(ProfileError::at(
+                origin,
+                &self.holder.birth_date,
+                "holder.birth_date",
+                format!(
+                    "{birth_date} is before the Meiji era ({}): the card writes birth dates as \
+                     Japanese-era years",
+                    super::era::FIRST_ERA_DATE
+                ),
+            ));
+        }
+        if issued > LAST_ISSUE_DATE {
+            return Err(ProfileError::at(
+                origin,
+                &self.card.issued,
+                "card.issued",
+                format!(
+                    "{issued} is after {LAST_ISSUE_DATE}: the card's validity (10 birthdays on) \
+                     must fit the certificates' dates"
+                ),
+            ));
+        }
+        if today > LAST_TODAY {
+            return Err(ProfileError::at(
+                origin,
+                &self.today,
+                "today",
+                format!("{today} is after {LAST_TODAY}"),
             ));
         }
         if today < issued {
@@ -184,23 +251,21 @@ impl Profile {
         };
 
         let name = self.holder.name.value.clone();
-        if name.trim().is_empty() {
-            return Err(ProfileError::at(
-                origin,
-                &self.holder.name,
-                "holder.name",
-                "must not be empty",
-            ));
-        }
+        check_text(
+            &name,
+            MAX_NAME_CHARS,
+            origin,
+            &self.holder.name,
+            "holder.name",
+        )?;
         let address = self.holder.address.value.clone();
-        if address.trim().is_empty() {
-            return Err(ProfileError::at(
-                origin,
-                &self.holder.address,
-                "holder.address",
-                "must not be empty",
-            ));
-        }
+        check_text(
+            &address,
+            MAX_ADDRESS_CHARS,
+            origin,
+            &self.holder.address,
+            "holder.address",
+        )?;
         let zeros = |s: &str| "0".repeat(s.chars().count());
         let name_substitute = self
             .holder
@@ -212,6 +277,30 @@ impl Profile {
             .address_substitute
             .clone()
             .unwrap_or_else(|| zeros(&address));
+        for (text, max, at, path) in [
+            (
+                &name_substitute,
+                MAX_NAME_CHARS,
+                &self.holder.name,
+                "holder.name_substitute",
+            ),
+            (
+                &address_substitute,
+                MAX_ADDRESS_CHARS,
+                &self.holder.address,
+                "holder.address_substitute",
+            ),
+        ] {
+            let chars = text.chars().count();
+            if chars > max {
+                return Err(ProfileError::at(
+                    origin,
+                    at,
+                    path,
+                    format!("{chars} characters; at most {max} fit the card"),
+                ));
+            }
+        }
 
         let my_number = self.my_number(origin)?;
 

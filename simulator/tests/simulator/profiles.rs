@@ -234,3 +234,76 @@ fn a_photo_file_is_read_relative_to_the_profile_and_checked() {
     assert!(e.message.contains("was not read"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 12, finding 7: a birth date before the Meiji era has no era year (the card would
+/// show "明治-1867年" and a negative 照合番号B); dates far in the future overflowed.
+#[test]
+fn finding_7_dates_outside_the_card_eras_are_refused_with_their_place() {
+    let born = |date: &str| {
+        error(&format!(
+            "version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: {date}\ncard:\n  issued: 2024-06-01\n"
+        ))
+    };
+    let e = born("1867-12-31");
+    assert_eq!(e.path, "holder.birth_date");
+    assert_eq!(e.line, 4);
+    assert!(
+        e.message.contains("before the Meiji era (1868-01-25)"),
+        "{e}"
+    );
+    assert!(
+        Profile::from_yaml(
+            "version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: 1868-01-25\ncard:\n  issued: 2024-06-01\n",
+            "ok.yaml"
+        )
+        .and_then(|p| p.personalise("ok.yaml"))
+        .is_ok(),
+        "the first Meiji day is fine"
+    );
+    let e = error(
+        "version: 1\ntoday: 9999-01-01\nholder:\n  birth_date: 1985-04-12\ncard:\n  issued: 9998-06-01\n",
+    );
+    assert_eq!(e.path, "card.issued");
+    assert!(e.message.contains("is after 2199-12-31"), "{e}");
+    let e = error(
+        "version: 1\ntoday: 9999-01-01\nholder:\n  birth_date: 1985-04-12\ncard:\n  issued: 2024-06-01\n",
+    );
+    assert_eq!(e.path, "today");
+}
+
+/// Issue 12, finding 8: names and addresses are bounded by what the card holds (a 70 KB
+/// address wrapped EF 0002's 16-bit offsets; megabytes of name took gigabytes of memory).
+#[test]
+fn finding_8_long_names_and_addresses_are_refused_before_the_card_is_built() {
+    let holder = |field: &str, text: &str| {
+        error(&format!(
+            "version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: 1985-04-12\n  {field}: \"{text}\"\ncard:\n  issued: 2024-06-01\n"
+        ))
+    };
+    let e = holder("name", &"試".repeat(101));
+    assert_eq!(e.path, "holder.name");
+    assert_eq!(e.message, "101 characters; at most 100 fit the card");
+    let e = holder("address", &"a".repeat(70_000));
+    assert_eq!(e.path, "holder.address");
+    assert_eq!(e.message, "70000 characters; at most 200 fit the card");
+    let e = holder("name_substitute", &"0".repeat(101));
+    assert_eq!(e.path, "holder.name_substitute");
+    let e = holder("name", "  ");
+    assert_eq!(e.message, "must not be empty");
+    // The longest allowed values still make a card whose EF 0002 offsets are right.
+    let (mut card, _) = support::card_from(&format!(
+        "version: 1\ntoday: 2026-11-25\nholder:\n  birth_date: 1985-04-12\n  name: \"{}\"\n  address: \"{}\"\ncard:\n  issued: 2024-06-01\n",
+        "試".repeat(100),
+        "東".repeat(200)
+    ));
+    tx(&mut card, super::applications::SELECT_TEXT);
+    tx(&mut card, &select_ef(0x0011));
+    tx(&mut card, &super::support::verify("1234"));
+    tx(&mut card, &select_ef(0x0002));
+    let (ef, sw) = super::support::tx_data(&mut card, "00 B0 00 00 00 00 00");
+    assert_eq!(sw, "90 00");
+    let tlv = mynasim_simulator::apdu::tlv::Tlv::parse(&ef).unwrap().0;
+    let offsets = tlv.children().unwrap()[0].value.to_vec();
+    let address_at = usize::from(u16::from_be_bytes([offsets[2], offsets[3]]));
+    assert_eq!(&ef[address_at..address_at + 2], [0xDF, 0x23]);
+}
