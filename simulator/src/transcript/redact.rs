@@ -116,3 +116,55 @@ mod tests {
         assert!(!mask(&mut [0x00, 0xB0, 0x00, 0x00, 0x04]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::transcript::Exchange;
+
+    /// A secret-bearing command of any shape: a VERIFY, CHANGE REFERENCE DATA or CHANGE KEY
+    /// header in any class the card accepts (interindustry or proprietary, any channel and
+    /// SM bits), P1/P2 outside the secret's alphabet, the secret (letters and digits, as
+    /// PINs and passwords are), and a length byte that is right or wrong and an optional Le.
+    fn command() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        (
+            prop_oneof![0x00u8..=0x1F, 0x80u8..=0x9F],
+            prop_oneof![Just(0x20u8), Just(0x24), Just(0x32)],
+            0x80u8..=0xFF,
+            0x80u8..=0xFF,
+            proptest::collection::vec(0x30u8..=0x5A, 1..=16),
+            proptest::option::of(0x00u8..=0x2F),
+            proptest::option::of(0x00u8..=0x2F),
+        )
+            .prop_map(|(cla, ins, p1, p2, secret, wrong_lc, le)| {
+                let lc = wrong_lc.unwrap_or(u8::try_from(secret.len()).unwrap_or(0));
+                let mut apdu = vec![cla, ins, p1, p2, lc];
+                apdu.extend_from_slice(&secret);
+                apdu.extend(le);
+                (apdu, secret)
+            })
+    }
+
+    proptest! {
+        /// Whatever its shape, a secret-bearing command never shows its secret: not in the
+        /// text form (logs, transcripts, reports), not in the bytes a JSON report writes.
+        #[test]
+        fn no_output_shows_a_secret((apdu, secret) in command()) {
+            let shown = format_command(&apdu, true);
+            prop_assert!(!shown.contains(&hex::spaced(&secret)), "{shown}");
+            let mut x = Exchange::new(apdu.clone(), vec![0x90, 0x00]);
+            x.redact();
+            prop_assert!(x.redacted);
+            prop_assert!(
+                !x.command.windows(secret.len()).any(|w| w == secret.as_slice()),
+                "{}",
+                hex::spaced(&x.command)
+            );
+            prop_assert!(!x.format_command(false).contains(&hex::spaced(&secret)));
+            // The header stays readable.
+            prop_assert!(shown.starts_with(&hex::spaced(apdu.get(..4).unwrap_or_default())));
+        }
+    }
+}
