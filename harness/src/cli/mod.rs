@@ -184,13 +184,17 @@ Examples:
       control: /tmp/mynasim.sock       # optional
       slots:
         - { slot: 0, profile: default }
-        - { slot: 1, profile: minor.yaml }     # relative to the file
+        - { slot: 1, profile: minor.yaml, state: minor.json }   # relative to the file
 
 Removing and inserting cards while it runs (pcscd sees the removal when the card's
 socket closes; removal powers the card off, its PIN counters stay):
   mynasim serve --control /tmp/mynasim.sock &
   mynasim control /tmp/mynasim.sock remove 0      (or: insert 0, status, remove all)
   kill -USR1 <pid>      remove every card;   kill -USR2 <pid>   insert every card
+
+A card that remembers (like a real one): --state FILE keeps its secrets and retry counters
+in FILE, written before each answer that depends on them leaves the card; a later serve with
+the same FILE continues where it stopped (three wrong PINs stay blocked).
 
 Waiting until the cards are there (no log parsing): --ready-file FILE appears once every
 card has been seen by its reader, and `mynasim control SOCKET ready` answers `ok ready`:
@@ -233,6 +237,11 @@ pub struct ServeArgs {
     /// Create FILE once every card has been seen by its reader; it is removed on exit.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Keep the card's secrets and retry counters in FILE across runs (JSON, owner-only;
+    /// created with the profile's state when missing). One card; with several, give each a
+    /// `state:` in --config.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// `mynasim control`.
@@ -374,6 +383,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 config: a.config,
                 vpcd: a.vpcd,
                 control: a.control,
+                state: a.state,
             },
             wait: a.wait,
             ready_file: a.ready_file,

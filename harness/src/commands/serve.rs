@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::anyhow;
+use mynasim_simulator::card::VirtualCard;
 use mynasim_simulator::hex;
 use mynasim_simulator::transcript::{Event, text};
 use mynasim_simulator::transport;
@@ -20,6 +21,7 @@ use crate::exit::Error;
 use crate::host::config::{ConfigError, ServePlan, ServeRequest};
 use crate::host::control::{self, ControlledSlot};
 use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
+use crate::host::state::PersistentCard;
 
 /// The longest `--wait`: a day. Longer waits are "for ever" in practice, and bounded
 /// values keep the deadline arithmetic from overflowing.
@@ -69,16 +71,25 @@ pub fn run(options: &Options) -> Result<(), Error> {
     })?;
     let wait = options.wait;
     let mut cards = Vec::new();
-    for (&number, source) in &plan.slots {
-        let issued = source.issue()?;
+    for (&number, slot) in &plan.slots {
+        let issued = slot.profile.issue()?;
         let addr = transport::slot_addr(plan.vpcd, number)
             .ok_or_else(|| Error::invalid(anyhow!("slot {number}: port out of range")))?;
         tracing::info!(
             "slot {number}: {} (ATR {}) → vpcd {addr}",
-            source.origin(),
+            slot.profile.origin(),
             hex::spaced(issued.card.atr())
         );
-        cards.push((SlotSpec { number, addr }, source.origin(), issued.card));
+        let card: Box<dyn VirtualCard + Send> = match &slot.state {
+            None => Box::new(issued.card),
+            Some(path) => {
+                let card = PersistentCard::open(issued.card, path)
+                    .map_err(|e| Error::invalid(anyhow!("slot {number}: --state {e}")))?;
+                tracing::info!("slot {number}: state in {}", path.display());
+                Box::new(card)
+            }
+        };
+        cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,7 +99,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
 }
 
 async fn serve(
-    cards: Vec<(SlotSpec, String, mynasim_simulator::Card)>,
+    cards: Vec<(SlotSpec, String, Box<dyn VirtualCard + Send>)>,
     control_path: Option<PathBuf>,
     wait: Option<Duration>,
     ready_file: Option<PathBuf>,

@@ -25,7 +25,7 @@ pub const CONFIG_VERSION: u32 = 1;
 /// control: /tmp/mynasim.sock     # optional; --control wins
 /// slots:
 ///   - { slot: 0, profile: default }
-///   - { slot: 1, profile: cards/minor.yaml }   # relative to this file
+///   - { slot: 1, profile: cards/minor.yaml, state: minor.state.json }  # relative to this file
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +50,10 @@ pub struct SlotConfig {
     pub slot: u16,
     /// Profile: a YAML file (relative to the configuration file) or a name.
     pub profile: String,
+    /// Keep the card's secrets and counters in this file (relative to the configuration
+    /// file) across runs.
+    #[serde(default)]
+    pub state: Option<PathBuf>,
 }
 
 /// What the command line asked for.
@@ -65,6 +69,17 @@ pub struct ServeRequest {
     pub vpcd: Option<String>,
     /// `--control PATH`.
     pub control: Option<PathBuf>,
+    /// `--state FILE`: the state of the one card served.
+    pub state: Option<PathBuf>,
+}
+
+/// One card to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotPlan {
+    /// Its profile.
+    pub profile: ProfileSource,
+    /// Where its state lives, if it survives the process.
+    pub state: Option<PathBuf>,
 }
 
 /// What to serve.
@@ -74,8 +89,8 @@ pub struct ServePlan {
     pub vpcd: SocketAddr,
     /// Control socket.
     pub control: Option<PathBuf>,
-    /// Slot number → profile.
-    pub slots: BTreeMap<u16, ProfileSource>,
+    /// Slot number → card.
+    pub slots: BTreeMap<u16, SlotPlan>,
 }
 
 /// Why the request cannot be served.
@@ -160,7 +175,7 @@ impl ServePlan {
     /// Invalid arguments or configuration.
     pub fn resolve(request: &ServeRequest) -> Result<Self, ConfigError> {
         let config = request.config.as_deref().map(load).transpose()?;
-        let mut wanted: Vec<(u16, ProfileSource)> = Vec::new();
+        let mut wanted: Vec<(u16, SlotPlan)> = Vec::new();
         if let (Some(config), Some(path)) = (&config, &request.config) {
             if config.slots.is_empty() {
                 return Err(ConfigError::Profile(ProfileError {
@@ -173,15 +188,38 @@ impl ServePlan {
             }
             let dir = path.parent().unwrap_or_else(|| Path::new("."));
             for slot in &config.slots {
-                wanted.push((slot.slot, ProfileSource::find(&slot.profile, dir)?));
+                wanted.push((
+                    slot.slot,
+                    SlotPlan {
+                        profile: ProfileSource::find(&slot.profile, dir)?,
+                        state: slot.state.as_ref().map(|s| dir.join(s)),
+                    },
+                ));
             }
         }
+        let here = |profile: &str| -> Result<SlotPlan, ProfileError> {
+            Ok(SlotPlan {
+                profile: ProfileSource::find(profile, Path::new("."))?,
+                state: None,
+            })
+        };
         for (number, profile) in &request.slots {
-            wanted.push((*number, ProfileSource::find(profile, Path::new("."))?));
+            wanted.push((*number, here(profile)?));
         }
         if wanted.is_empty() {
-            let profile = request.profile.as_deref().unwrap_or("default");
-            wanted.push((0, ProfileSource::find(profile, Path::new("."))?));
+            wanted.push((0, here(request.profile.as_deref().unwrap_or("default"))?));
+        }
+        if let Some(state) = &request.state {
+            match wanted.as_mut_slice() {
+                [(_, only)] => only.state = Some(state.clone()),
+                _ => {
+                    return Err(ConfigError::Argument(
+                        "--state keeps the state of one card: with several slots, give each a \
+                         `state:` in --config"
+                            .to_owned(),
+                    ));
+                }
+            }
         }
         let mut slots = BTreeMap::new();
         for (number, source) in wanted {

@@ -418,3 +418,108 @@ fn finding_12_sighup_stops_cleanly() {
     assert!(!control.exists(), "the control socket is removed");
     assert!(log(&dir).contains("SIGHUP: stopping"));
 }
+
+/// `serve --state`: a process killed (SIGKILL) at random moments during a burst of VERIFYs,
+/// again and again, and restarted on the same file: the file always parses, and no try the
+/// reader saw paid for is ever given back — the counter after the restart is what the last
+/// answer said, or one less (a try in flight is paid before it is compared).
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_sigkill_during_a_verify_burst() {
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("rb-state");
+    let state = dir.join("card.json");
+    let fake = FakeReader::bind("127.0.0.1:0").await.unwrap();
+    let addr = fake.local_addr().unwrap().to_string();
+    let start = || serve(&dir, &["--vpcd", &addr, "--state", state.to_str().unwrap()]);
+    let accept = || async {
+        tokio::time::timeout(Duration::from_secs(20), fake.accept())
+            .await
+            .expect("the card connects")
+            .unwrap()
+    };
+    let apdu = |hex_text: &str| hex::decode(hex_text).unwrap();
+    let (wrong, right) = (apdu("002000800430303030"), apdu("002000800431323334"));
+    // A cheap deterministic generator for the kill moments.
+    let mut seed = u64::from(std::process::id()) | 1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut kills, mut blocked) = (0, 0);
+    for _ in 0..12 {
+        let mut process = start();
+        let mut link = accept().await;
+        link.power_on().await.unwrap();
+        link.transmit(&apdu(SELECT_JPKI)).await.unwrap();
+        link.transmit(&apdu("00A4020C020018")).await.unwrap();
+        let before = link.transmit(&apdu("00200080")).await.unwrap();
+        if before == [0x63, 0xC0] {
+            // Blocked by a kill during a right VERIFY on the last try (as a real card
+            // would be): start a new card.
+            drop(link);
+            process.signal("KILL");
+            process.wait_exit(Duration::from_secs(10));
+            std::fs::remove_file(&state).unwrap();
+            blocked += 1;
+            continue;
+        }
+        // The counter the last answer the reader saw implies.
+        let seen: Arc<Mutex<u8>> = Arc::new(Mutex::new(before[1] & 0x0F));
+        let burst_seen = seen.clone();
+        let (wrong, right) = (wrong.clone(), right.clone());
+        let burst = tokio::spawn(async move {
+            for i in 0.. {
+                let command = if i % 3 == 2 { &right } else { &wrong };
+                let Ok(answer) = link.transmit(command).await else {
+                    return;
+                };
+                let left = match answer.as_slice() {
+                    [0x90, 0x00] => 3,
+                    [0x63, x] => x & 0x0F,
+                    other => panic!("unexpected answer {}", hex::spaced(other)),
+                };
+                *burst_seen.lock().unwrap() = left;
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(5 + next() % 60)).await;
+        process.signal("KILL");
+        process.wait_exit(Duration::from_secs(10));
+        burst.abort();
+        let _ = burst.await;
+        kills += 1;
+        let last_seen = *seen.lock().unwrap();
+        let text = std::fs::read_to_string(&state).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("the state parses");
+        let on_disk = parsed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["app"] == "jpki" && k["key"] == "0018")
+            .unwrap()["tries_left"]
+            .as_u64()
+            .unwrap();
+        assert!(
+            on_disk == u64::from(last_seen) || on_disk + 1 == u64::from(last_seen),
+            "the reader last saw {last_seen} tries left; the file says {on_disk}"
+        );
+        // The restarted card agrees with its file.
+        let mut process = start();
+        let mut link = accept().await;
+        link.power_on().await.unwrap();
+        link.transmit(&apdu(SELECT_JPKI)).await.unwrap();
+        link.transmit(&apdu("00A4020C020018")).await.unwrap();
+        let query = link.transmit(&apdu("00200080")).await.unwrap();
+        assert_eq!(
+            u64::from(query[1] & 0x0F),
+            on_disk,
+            "{}",
+            hex::spaced(&query)
+        );
+        drop(link);
+        process.signal("TERM");
+        process.wait_exit(Duration::from_secs(10));
+    }
+    assert!(kills >= 6, "{kills} kills, {blocked} blocked cards");
+}

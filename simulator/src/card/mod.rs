@@ -24,12 +24,14 @@ mod error;
 mod event;
 mod fs;
 mod handle;
+mod state;
 
 pub use atr::AtrPreset;
 pub use error::CardError;
 pub use event::{CardEvent, EventLog};
 pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
 pub use handle::{EchoCard, VirtualCard};
+pub use state::{CardState, KeyState, STATE_VERSION, StateError};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -83,6 +85,9 @@ pub struct CardConfig {
     pub quirks: Quirks,
     /// Seed of the card's random number generator (GET CHALLENGE, PSS salts).
     pub seed: u64,
+    /// The card's manufacturing serial (common-card EF 0001): names the card in its saved
+    /// [state](CardState).
+    pub serial: String,
 }
 
 /// The volatile state of one power cycle.

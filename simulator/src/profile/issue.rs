@@ -234,6 +234,7 @@ impl Personalisation {
                 atr: self.atr,
                 quirks: self.quirks,
                 seed: self.seed,
+                serial: self.serial.clone(),
             },
         );
         Ok(IssuedCard {

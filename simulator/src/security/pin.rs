@@ -144,6 +144,28 @@ impl Pin {
         }
     }
 
+    /// The secret itself (for saving the card's state; never for display).
+    pub fn secret(&self) -> &[u8] {
+        &self.value
+    }
+
+    /// Puts back a saved secret and counter. The counter's maximum is the card's own.
+    ///
+    /// # Errors
+    /// More tries left than the maximum, or a secret that breaks the key's format rule.
+    pub fn restore(&mut self, secret: &[u8], left: u8) -> Result<(), String> {
+        if left > self.counter.max {
+            return Err(format!(
+                "{left} tries left, more than the key's {}",
+                self.counter.max
+            ));
+        }
+        self.format.check(secret)?;
+        self.value = secret.to_vec();
+        self.counter.left = left;
+        Ok(())
+    }
+
     /// The retry counter.
     pub fn counter(&self) -> RetryCounter {
         self.counter
