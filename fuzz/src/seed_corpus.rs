@@ -6,6 +6,7 @@
 //!   sees little of the card): the whole session as power and APDU steps, each command
 //!   alone, and the session as vpcd frames (one read, and split reads with an EOF mid-frame);
 //! * `profile` — the bundled profiles; `scenario` — the bundled scenarios;
+//! * `control`, `serve_config` — the control protocol's commands and a configuration;
 //! * `tlv` — two hand-made headers.
 
 use std::fs;
@@ -93,7 +94,17 @@ fn seed_session(corpus: &Path, name: &str, session: &Transcript) -> std::io::Res
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    for target in ["apdu", "tlv", "profile", "card", "scenario", "vpcd", "transcript"] {
+    for target in [
+        "apdu",
+        "tlv",
+        "profile",
+        "card",
+        "scenario",
+        "vpcd",
+        "transcript",
+        "control",
+        "serve_config",
+    ] {
         fs::create_dir_all(corpus.join(target))?;
     }
     let mut files = Vec::new();
@@ -121,6 +132,17 @@ fn main() -> std::io::Result<()> {
             fs::copy(&path, corpus.join("profile").join(name))?;
         }
     }
+    // The control protocol's commands, and a serve configuration.
+    for (i, line) in ["status", "status 1", "remove 0", "insert all", "ready", "remove 0 1"]
+        .iter()
+        .enumerate()
+    {
+        fs::write(corpus.join("control").join(format!("line-{i}")), line)?;
+    }
+    fs::write(
+        corpus.join("serve_config").join("two-slots"),
+        "version: 1\nvpcd: 127.0.0.1:35963\ncontrol: /tmp/mynasim.sock\nslots:\n  - { slot: 0, profile: default }\n  - { slot: 1, profile: minor.yaml, state: minor.json }\n",
+    )?;
     // TLV seeds: a certificate-like header and a private-tag file.
     fs::write(
         corpus.join("tlv").join("ff40"),

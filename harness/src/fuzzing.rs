@@ -26,3 +26,44 @@ pub fn scenario(data: &[u8]) {
         }
     }
 }
+
+/// Entry point of the `control` fuzz target: any line a client sends the control socket gets
+/// one reply of whole lines starting with `ok` or `error`, bounded in size.
+pub fn control(data: &[u8]) {
+    use crate::host::control::{ControlledSlot, MAX_LINE, execute};
+    use crate::host::slot::{SlotSpec, slot};
+    use mynasim_simulator::card::EchoCard;
+    let data = data.get(..MAX_LINE).unwrap_or(data);
+    let Ok(line) = std::str::from_utf8(data) else {
+        return;
+    };
+    let slots: Vec<ControlledSlot> = (0..2u16)
+        .map(|number| {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 35963 + number));
+            let (_slot, handle) = slot(SlotSpec { number, addr }, EchoCard);
+            ControlledSlot {
+                handle,
+                origin: format!("p{number}.yaml"),
+            }
+        })
+        .collect();
+    let reply = execute(line.trim(), &slots);
+    assert!(reply.ends_with('\n'), "{reply:?}");
+    assert!(
+        reply.starts_with("ok") || reply.starts_with("error"),
+        "{reply:?}"
+    );
+    assert!(reply.len() <= 2 * MAX_LINE + 512, "{} bytes", reply.len());
+}
+
+/// Entry point of the `serve_config` fuzz target: any text is a serve configuration or an
+/// error with a position — never a panic.
+pub fn serve_config(data: &[u8]) {
+    use crate::host::config::ServeConfig;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(e) = mynasim_simulator::profile::from_yaml_str::<ServeConfig>(text, "fuzz.yaml") {
+        assert!(!e.to_string().is_empty(), "errors say something");
+    }
+}
