@@ -155,7 +155,8 @@ APDUs from standard input, one per line (`#` starts a comment). The card powers 
 before the first APDU; its state lives only for this run.
 
 With --reader NAME the APDUs go to a PC/SC reader (a real card, or `mynasim serve`'s
-\"Virtual PCD 00 00\") instead; the card stays connected for the whole run.
+\"Virtual PCD 00 00\") instead: the card is used as it is (no power cycle) and the APDUs
+go as one PC/SC transaction, so no other client's commands come between them.
 
 Example (the reference's card check):
   mynasim card apdu 00A4040C0AD392F000260100000001 00A4020C020006 00B0000020

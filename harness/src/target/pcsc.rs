@@ -255,6 +255,32 @@ impl PcscLink {
         &self.atr
     }
 
+    /// Runs `f` inside a PC/SC transaction (`SCardBeginTransaction`): no other client's
+    /// commands come between the APDUs `f` sends with the function it is given.
+    ///
+    /// # Errors
+    /// The card is not connected, or the transaction cannot begin.
+    pub fn in_transaction<R>(
+        &mut self,
+        f: impl FnOnce(&mut dyn FnMut(&[u8]) -> Result<Vec<u8>, TargetError>) -> R,
+    ) -> Result<R, TargetError> {
+        let reader = self.reader.clone();
+        let buffer = &mut self.buffer;
+        let card = self.card.as_mut().ok_or_else(|| {
+            TargetError::Removed("the card is powered off (disconnected)".to_owned())
+        })?;
+        let tx = card
+            .transaction()
+            .map_err(|e| card_error("begin a transaction", &reader, e))?;
+        let mut transmit = |apdu: &[u8]| {
+            tx.transmit(apdu, buffer)
+                .map(<[u8]>::to_vec)
+                .map_err(|e| card_error("transmit", &reader, e))
+        };
+        let result = f(&mut transmit);
+        Ok(result)
+    }
+
     fn connected(&self) -> Result<&pcsc::Card, TargetError> {
         self.card
             .as_ref()

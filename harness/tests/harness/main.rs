@@ -20,4 +20,5 @@ mod live;
 mod robustness;
 mod scenarios_vpcd;
 mod serve;
+mod soak;
 mod support;

@@ -1,6 +1,6 @@
 //! `mynasim card apdu`: power a card on, send each APDU in order, print each response (or a
 //! transcript). The card is a profile's simulated card, or with `--reader` whatever is in a
-//! PC/SC reader — either way a [`Link`], so both print the same.
+//! PC/SC reader (as it is, and in one PC/SC transaction) — both print the same.
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::path::Path;
@@ -12,7 +12,7 @@ use mynasim_simulator::transcript::{Event, Transcript, text};
 
 use crate::exit::Error;
 use crate::profiles::ProfileSource;
-use crate::target::{Link, SimLink};
+use crate::target::{Link, SimLink, TargetError};
 
 /// The longest line read from standard input (a 65 535-byte APDU is 131 070 hex digits).
 const MAX_LINE: usize = 200_000;
@@ -39,37 +39,20 @@ pub struct Options {
 pub fn run(options: &Options) -> Result<(), Error> {
     let apdus = collect(&options.apdus)?;
     let start = Instant::now();
-    let (mut link, atr) = match &options.reader {
-        // A card in a reader is used as it is: no power cycle, so a session stays open.
-        Some(reader) => open_reader(reader)?,
+    let mut transcript = Transcript::new();
+    let result = match &options.reader {
+        // A card in a reader is used as it is (no power cycle, so a session stays open),
+        // and the APDUs go as one PC/SC transaction: no other client comes between them.
+        Some(reader) => on_reader(reader, apdus, &mut transcript, start)?,
         None => {
             let source = ProfileSource::find(&options.profile, Path::new("."))?;
-            let mut link: Box<dyn Link> = Box::new(SimLink::new(source.issue()?.card));
+            let mut link = SimLink::new(source.issue()?.card);
             let atr = link.power_on()?;
-            (link, atr)
+            transcript.push(Event::PowerOn { atr }, start.elapsed());
+            let mut transmit = |apdu: &[u8]| link.transmit(apdu);
+            send_all(&mut transmit, apdus, &mut transcript)
         }
     };
-    tracing::debug!("card: {}", link.describe());
-    let mut transcript = Transcript::new();
-    transcript.push(Event::PowerOn { atr }, start.elapsed());
-    let mut result = Ok(());
-    for command in apdus {
-        let start = Instant::now();
-        match link.transmit(&command) {
-            Ok(response) => {
-                transcript.push_exchange(command, response, start.elapsed());
-                if let Some(entry) = transcript.entries.last() {
-                    let mut line = String::new();
-                    text::push_event(&mut line, &entry.event, true);
-                    tracing::debug!("{}", line.trim_end().replace('\n', " "));
-                }
-            }
-            Err(e) => {
-                result = Err(e.into());
-                break;
-            }
-        }
-    }
     let out = if options.transcript {
         transcript.to_text(!options.reveal)
     } else {
@@ -86,16 +69,51 @@ pub fn run(options: &Options) -> Result<(), Error> {
     result
 }
 
-/// The card in a reader, connected as it is, and its ATR.
+/// Sends each APDU in order, recording the exchanges; stops at the first failure.
+fn send_all(
+    transmit: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, TargetError>,
+    apdus: Vec<Vec<u8>>,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    for command in apdus {
+        let start = Instant::now();
+        let response = transmit(&command)?;
+        transcript.push_exchange(command, response, start.elapsed());
+        if let Some(entry) = transcript.entries.last() {
+            let mut line = String::new();
+            text::push_event(&mut line, &entry.event, true);
+            tracing::debug!("{}", line.trim_end().replace('\n', " "));
+        }
+    }
+    Ok(())
+}
+
+/// The APDUs to the card in a reader, connected as it is, in one transaction.
 #[cfg(feature = "pcsc")]
-fn open_reader(reader: &str) -> Result<(Box<dyn Link>, Vec<u8>), Error> {
-    let link = crate::target::pcsc::PcscLink::open(reader)?;
-    let atr = link.atr().to_vec();
-    Ok((Box::new(link), atr))
+fn on_reader(
+    reader: &str,
+    apdus: Vec<Vec<u8>>,
+    transcript: &mut Transcript,
+    start: Instant,
+) -> Result<Result<(), Error>, Error> {
+    let mut link = crate::target::pcsc::PcscLink::open(reader)?;
+    tracing::debug!("card: {}", link.describe());
+    transcript.push(
+        Event::PowerOn {
+            atr: link.atr().to_vec(),
+        },
+        start.elapsed(),
+    );
+    Ok(link.in_transaction(|transmit| send_all(transmit, apdus, transcript))?)
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn open_reader(_reader: &str) -> Result<(Box<dyn Link>, Vec<u8>), Error> {
+fn on_reader(
+    _reader: &str,
+    _apdus: Vec<Vec<u8>>,
+    _transcript: &mut Transcript,
+    _start: Instant,
+) -> Result<Result<(), Error>, Error> {
     Err(crate::target::TargetError::NotBuilt.into())
 }
 
