@@ -36,6 +36,9 @@ pub enum TargetError {
     NotBuilt,
 }
 
+/// A way to send one command APDU and get its response.
+pub type Transmit<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, TargetError> + 'a;
+
 /// A card to talk to.
 pub trait Link {
     /// What it is, for reports (`sim`, `pcsc:Virtual PCD 00 00`).

@@ -262,7 +262,7 @@ impl PcscLink {
     /// The card is not connected, or the transaction cannot begin.
     pub fn in_transaction<R>(
         &mut self,
-        f: impl FnOnce(&mut dyn FnMut(&[u8]) -> Result<Vec<u8>, TargetError>) -> R,
+        f: impl FnOnce(&mut super::Transmit<'_>) -> R,
     ) -> Result<R, TargetError> {
         let reader = self.reader.clone();
         let buffer = &mut self.buffer;

@@ -12,7 +12,7 @@ use mynasim_simulator::transcript::{Event, Transcript, text};
 
 use crate::exit::Error;
 use crate::profiles::ProfileSource;
-use crate::target::{Link, SimLink, TargetError};
+use crate::target::{Link, SimLink, Transmit};
 
 /// The longest line read from standard input (a 65 535-byte APDU is 131 070 hex digits).
 const MAX_LINE: usize = 200_000;
@@ -71,7 +71,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
 
 /// Sends each APDU in order, recording the exchanges; stops at the first failure.
 fn send_all(
-    transmit: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, TargetError>,
+    transmit: &mut Transmit<'_>,
     apdus: Vec<Vec<u8>>,
     transcript: &mut Transcript,
 ) -> Result<(), Error> {
