@@ -598,4 +598,145 @@ mod tests {
         let text = Template(vec![TextPart::Text("x".into()), TextPart::Capture(whole)]);
         assert_eq!(text.render(&captures), [b'x', 1, 2, 3, 4]);
     }
+
+    fn sign_op(scheme: u8, digest: ClientDigest) -> SignOp {
+        SignOp {
+            key: None,
+            scheme,
+            p2: 0x80,
+            message: HexTemplate(vec![]),
+            digest,
+            le: 256,
+        }
+    }
+
+    #[test]
+    fn sign_payloads_follow_the_scheme_in_p1() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        let sha256 =
+            hex::decode("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD")
+                .unwrap_or_default();
+        let info = [
+            hex::decode("3031300D060960864801650304020105000420").unwrap_or_default(),
+            sha256.clone(),
+        ]
+        .concat();
+        assert_eq!(sign_op(0, ClientDigest::Sha256).payload(b"abc"), info);
+        assert_eq!(sign_op(0, ClientDigest::None).payload(b"abc"), b"abc");
+        for scheme in [2, 4] {
+            assert_eq!(sign_op(scheme, ClientDigest::Sha1).payload(b"abc"), sha256);
+        }
+        for scheme in [1, 3, 5] {
+            assert_eq!(
+                sign_op(scheme, ClientDigest::Sha256).payload(b"abc"),
+                b"abc"
+            );
+        }
+        // A P1 that is no scheme sends the message as given (the card must refuse it).
+        for scheme in [6, 0x80, 0xFF] {
+            let op = sign_op(scheme, ClientDigest::Sha256);
+            assert_eq!(op.scheme(), None);
+            assert_eq!(op.payload(b"abc"), b"abc");
+        }
+        assert_eq!(
+            sign_op(4, ClientDigest::Sha256).scheme(),
+            Some(SignatureScheme::PssPrehashed)
+        );
+    }
+
+    #[test]
+    fn text_templates_become_bytes_with_their_captures() {
+        let c = CaptureRef {
+            name: "c".into(),
+            range: Some((0, 1)),
+        };
+        let text = Template(vec![
+            TextPart::Text("試".into()),
+            TextPart::Capture(c.clone()),
+        ]);
+        assert_eq!(
+            HexTemplate::from(text),
+            HexTemplate(vec![
+                BytesPart::Bytes("試".as_bytes().to_vec()),
+                BytesPart::Capture(c.clone())
+            ])
+        );
+        assert!(HexTemplate(vec![]).literal_prefix().is_empty());
+        assert!(
+            HexTemplate(vec![BytesPart::Capture(c), BytesPart::Bytes(vec![1])])
+                .literal_prefix()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn backwards_and_empty_ranges_give_no_bytes() {
+        let mut captures = Captures::new();
+        captures.insert("c".into(), vec![1, 2, 3, 4]);
+        for range in [(3, 1), (2, 2), (4, 9)] {
+            let r = CaptureRef {
+                name: "c".into(),
+                range: Some(range),
+            };
+            assert!(r.bytes(&captures).is_empty(), "{range:?}");
+        }
+    }
+
+    #[test]
+    fn exact_and_parsed_patterns_show_their_digits() {
+        let ok = SwPattern::exact(StatusWord::Success);
+        assert_eq!((ok.value, ok.mask, ok.text), (0x9000, 0xFFFF, *b"9000"));
+        assert_eq!(ok.display(), "90 00");
+        assert_eq!(SwPattern::parse(" 9 0 0 0 "), Some(ok));
+        let any = SwPattern::parse("????");
+        assert_eq!(
+            any,
+            Some(SwPattern {
+                value: 0,
+                mask: 0,
+                text: *b"????"
+            })
+        );
+        assert!(any.is_some_and(|p| p.matches(0x6A82) && p.matches(0x9000)));
+        assert_eq!(
+            SwPattern::parse("6a8X"),
+            Some(SwPattern {
+                value: 0x6A80,
+                mask: 0xFFF0,
+                text: *b"6A8?"
+            })
+        );
+    }
+
+    #[test]
+    fn dates_resolve_against_the_profiles_today() {
+        let today = jiff::civil::date(2026, 11, 25);
+        let day = jiff::civil::date(2030, 1, 2);
+        assert_eq!(DateRef::Today.resolve(today), today);
+        assert_eq!(DateRef::Day(day).resolve(today), day);
+    }
+
+    #[test]
+    fn a_plan_is_named_by_its_file_and_list_index() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/unit/x.yaml");
+        let loaded = crate::scenario::load::load_str(
+            "version: 1\nname: unit\nsteps: [ { power: on } ]\n",
+            &path,
+        )
+        .unwrap_or_default();
+        let Some(loaded) = loaded.first() else {
+            panic!("nothing loaded");
+        };
+        let mut plan =
+            match crate::scenario::compile(loaded, &crate::scenario::CardCache::default()) {
+                Ok(plan) => plan,
+                Err(e) => panic!("{e}"),
+            };
+        assert_eq!(plan.id(), path.display().to_string());
+        assert_eq!(plan.golden_path(), path.with_extension("transcript"));
+        plan.in_list = true;
+        plan.index = 2;
+        assert_eq!(plan.id(), format!("{}#3", path.display()));
+    }
 }

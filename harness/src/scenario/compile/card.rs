@@ -42,7 +42,15 @@ pub fn resolve(
         .as_ref()
         .map(|s| s.value.to_string())
         .unwrap_or_default();
-    let key = format!("{base_origin}\u{0}{set_json}");
+    // An overridden photo is read from the scenario's folder: the folder is part of what
+    // makes the card.
+    let photo_dir = spec
+        .set
+        .as_ref()
+        .and_then(|s| s.value.get("card")?.get("photo"))
+        .map(|_| dir.display().to_string())
+        .unwrap_or_default();
+    let key = format!("{base_origin}\u{0}{set_json}\u{0}{photo_dir}");
     if let Some(hit) = cache.0.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok((hit, base_origin));
     }
@@ -127,7 +135,256 @@ fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::scenario::compile::tests::{at, cache, compile_with, error};
+
+    /// A scenario on `card` (the YAML of its `card:` mapping, indented by 2) with one step;
+    /// `card:` is on line 3.
+    fn on_card(card: &str) -> String {
+        format!("version: 1\nname: unit\ncard:\n{card}steps: [ {{ power: on }} ]\n")
+    }
+
+    fn repo(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+    }
+
+    /// A folder of its own under the system's temporary folder, empty.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "mynasim-compile-card-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn overrides_are_merged_over_the_profile_field_by_field() {
+        let plan = compile_with(
+            &on_card(
+                "  set:\n    pins: { auth: { tries_left: 1 }, text: { value: \"4321\" } }\n    card: { serial: \"123456789012345\" }\n",
+            ),
+            &CardCache::default(),
+        )
+        .unwrap();
+        assert!(plan.customised);
+        assert_eq!(
+            plan.profile,
+            repo("../scenarios/profiles/default.yaml")
+                .display()
+                .to_string()
+        );
+        let p = &plan.card.personalisation;
+        assert_eq!(p.auth_pin.value, "1234");
+        assert_eq!(
+            (p.auth_pin.counter.left(), p.auth_pin.counter.max()),
+            (1, 3)
+        );
+        assert_eq!(p.sign_pin.value, "ABC123");
+        assert_eq!(p.sign_pin.counter.left(), 5);
+        assert_eq!(p.text_pin.value, "4321");
+        assert_eq!(p.serial, "123456789012345");
+        assert_eq!(p.name, "試験　花子");
+        assert_eq!(p.today.to_string(), "2026-11-25");
+    }
+
+    #[test]
+    fn an_empty_set_still_customises() {
+        let plan = compile_with(&on_card("  set: {}\n"), &CardCache::default()).unwrap();
+        assert!(plan.customised);
+        assert_eq!(plan.card.personalisation.auth_pin.counter.left(), 3);
+    }
+
+    #[test]
+    fn set_must_be_a_mapping() {
+        for set in ["3", "[ today ]", "text"] {
+            assert_eq!(
+                error(&on_card(&format!("  set: {set}\n"))),
+                at(":4:8: card.set: must be a mapping of profile fields")
+            );
+        }
+    }
+
+    #[test]
+    fn a_mistyped_override_is_reported_at_its_key_path() {
+        assert_eq!(
+            error(&on_card(
+                "  set:\n    pins: { auth: { tries_left: many } }\n"
+            )),
+            at(":5:5: card.set.pins.auth.tries_left: invalid type: string \"many\", expected u8")
+        );
+        assert_eq!(
+            error(&on_card("  set: { bogus: 1 }\n")),
+            at(
+                ":4:8: card.set.bogus: unknown field `bogus`, expected one of `version`, `seed`, `today`, `holder`, `my_number`, `card`, `certificates`, `pins`, `corruption`, `quirks`"
+            )
+        );
+    }
+
+    #[test]
+    fn an_override_the_profile_rules_refuse_is_reported_at_card_set() {
+        assert_eq!(
+            error(&on_card("  set: { today: 2020-01-01 }\n")),
+            at(
+                ":4:8: card.set.today: 2020-01-01 is before the card's issue date 2024-06-03 (card.issued)"
+            )
+        );
+    }
+
+    #[test]
+    fn an_overridden_photo_is_read_from_the_scenario_folder() {
+        // A folder that exists, so that `..` can leave it.
+        let scenario = repo("../scenarios/jpki/unit.yaml");
+        let loaded = crate::scenario::load::load_str(
+            &on_card("  set: { card: { photo: ../../simulator/assets/face-photo-test.jp2 } }\n"),
+            &scenario,
+        )
+        .unwrap();
+        let plan = crate::scenario::compile(&loaded[0], &CardCache::default()).unwrap();
+        let photo = std::fs::read(repo("../simulator/assets/face-photo-test.jp2")).unwrap();
+        assert!(plan.card.personalisation.photo.as_deref() == Some(photo.as_slice()));
+        assert_eq!(
+            error(&on_card("  set: { card: { photo: nope.jp2 } }\n")),
+            at(&format!(
+                ":4:8: card.set.card.photo: cannot read {}: No such file or directory (os error 2)",
+                repo("../scenarios/unit/nope.jp2").display()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_profile_photo_is_read_from_the_profile_folder_also_under_overrides() {
+        let dir = scratch("photo");
+        std::fs::copy(
+            repo("../simulator/assets/face-photo-test.jp2"),
+            dir.join("face.jp2"),
+        )
+        .unwrap();
+        let profile = dir.join("p.yaml");
+        std::fs::write(
+            &profile,
+            "version: 1\nseed: 1\ntoday: 2026-11-25\nholder: { name: 試験, address: 東京, birth_date: 1985-04-12, sex: female }\ncard: { issued: 2024-06-03, photo: face.jp2 }\n",
+        )
+        .unwrap();
+        let photo = std::fs::read(dir.join("face.jp2")).unwrap();
+        for set in ["", "  set: { today: 2027-01-01 }\n"] {
+            let plan = compile_with(
+                &on_card(&format!("  profile: {}\n{set}", profile.display())),
+                &CardCache::default(),
+            )
+            .unwrap();
+            assert_eq!(plan.profile, profile.display().to_string());
+            assert!(plan.card.personalisation.photo.as_deref() == Some(photo.as_slice()));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn profiles_are_found_by_name_under_scenarios_profiles() {
+        let plan = compile_with(
+            &on_card("  profile: corrupt-short-my-number\n"),
+            &CardCache::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.profile,
+            repo("../scenarios/profiles/corrupt-short-my-number.yaml")
+                .display()
+                .to_string()
+        );
+        assert!(!plan.customised);
+    }
+
+    #[test]
+    fn an_unknown_profile_is_reported_at_card_profile() {
+        assert_eq!(
+            error(&on_card("  profile: nope\n")),
+            at(&format!(
+                ":4:12: card.profile: no profile named `nope`: looked for profiles/nope.yaml and scenarios/profiles/nope.yaml in {} and the folders above it; give a path to a YAML file or a name found there",
+                repo("../scenarios/unit").display()
+            ))
+        );
+        assert_eq!(
+            error(&on_card("  profile: nope/p.yaml\n")),
+            at(
+                ":4:12: card.profile: cannot read the profile: No such file or directory (os error 2)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_broken_profile_is_reported_in_its_own_file() {
+        let dir = scratch("broken");
+        let profile = dir.join("p.yaml");
+        std::fs::write(&profile, "version: 1\nseed: one\n").unwrap();
+        let e = compile_with(
+            &on_card(&format!("  profile: {}\n", profile.display())),
+            &CardCache::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.origin, profile.display().to_string());
+        assert_eq!((e.line, e.path.as_str()), (2, "seed"));
+        std::fs::write(
+            &profile,
+            "version: 1\nseed: 1\ntoday: 2020-01-01\nholder: { name: 試験, address: 東京, birth_date: 1985-04-12, sex: female }\ncard: { issued: 2024-06-03 }\n",
+        )
+        .unwrap();
+        for set in ["", "  set: { seed: 2 }\n"] {
+            let e = compile_with(
+                &on_card(&format!("  profile: {}\n{set}", profile.display())),
+                &CardCache::default(),
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "{}:3:8: today: 2020-01-01 is before the card's issue date 2024-06-03 (card.issued)",
+                    profile.display()
+                )
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn one_card_is_issued_per_profile_and_overrides() {
+        let own = CardCache::default();
+        let card = |card: &str| compile_with(&on_card(card), &own).unwrap().card;
+        let plain = card("  profile: default\n");
+        let auth_1 = card("  set: { pins: { auth: { tries_left: 1 } } }\n");
+        assert!(Arc::ptr_eq(&plain, &card("  profile: default\n")));
+        assert!(Arc::ptr_eq(
+            &auth_1,
+            &card("  set:\n    pins:\n      auth: { tries_left: 1 }\n")
+        ));
+        assert!(!Arc::ptr_eq(&plain, &auth_1));
+        assert!(!Arc::ptr_eq(
+            &auth_1,
+            &card("  set: { pins: { auth: { tries_left: 2 } } }\n")
+        ));
+        assert!(!Arc::ptr_eq(&plain, &card("  set: {}\n")));
+        assert!(!Arc::ptr_eq(
+            &plain,
+            &card("  profile: corrupt-short-my-number\n")
+        ));
+        // Another cache issues its own.
+        assert!(!Arc::ptr_eq(
+            &plain,
+            &compile_with(&on_card("  profile: default\n"), cache())
+                .unwrap()
+                .card
+        ));
+    }
 
     #[test]
     fn overrides_merge_mappings_and_replace_the_rest() {
@@ -140,5 +397,34 @@ mod tests {
             base,
             serde_json::json!({ "a": { "b": 1, "c": [3], "e": true }, "d": null })
         );
+    }
+
+    /// Regression: the cache key once left out the scenario's folder, so two scenarios in
+    /// different folders overriding `card.photo` shared the first one's photo.
+    #[test]
+    fn an_overridden_photo_is_read_for_each_scenario_folder() {
+        let (one, two) = (scratch("photo-one"), scratch("photo-two"));
+        let mut photo = std::fs::read(repo("../simulator/assets/face-photo-test.jp2")).unwrap();
+        std::fs::write(one.join("face.jp2"), &photo).unwrap();
+        photo.push(0);
+        std::fs::write(two.join("face.jp2"), &photo).unwrap();
+        let own = CardCache::default();
+        let text = on_card("  set: { card: { photo: face.jp2 } }\n");
+        let compile_in = |dir: &Path| {
+            let loaded = crate::scenario::load::load_str(&text, &dir.join("s.yaml")).unwrap();
+            crate::scenario::compile(&loaded[0], &own)
+        };
+        let first = compile_in(&one).unwrap();
+        let second = compile_in(&two).unwrap();
+        assert_eq!(first.profile, second.profile);
+        assert!(
+            second.card.personalisation.photo.as_deref() == Some(photo.as_slice()),
+            "the second folder's scenario has the first folder's photo"
+        );
+        let none = scratch("photo-none");
+        assert!(compile_in(&none).is_err());
+        for dir in [one, two, none] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

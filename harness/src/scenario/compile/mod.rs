@@ -144,3 +144,313 @@ fn need_capture(name: &str, sub: &str, known: &HashSet<String>) -> Result<(), St
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use std::path::PathBuf;
+    use std::sync::{Arc, OnceLock};
+
+    use super::*;
+    use crate::scenario::load::load_str;
+    use crate::scenario::plan::{Expectations, Op, PlanStep, SwPattern};
+
+    /// Where the unit-test scenarios pretend to live: under `scenarios/`, so that `default`
+    /// and the bundled profiles resolve (the file itself need not exist).
+    pub(super) fn file() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/unit/x.yaml")
+    }
+
+    /// `file()` followed by `rest` (`:4:5: steps[0].select: …`), as an error reads.
+    pub(super) fn at(rest: &str) -> String {
+        format!("{}{rest}", file().display())
+    }
+
+    /// One cache for every test that uses the default card: it is issued once.
+    pub(super) fn cache() -> &'static CardCache {
+        static CACHE: OnceLock<CardCache> = OnceLock::new();
+        CACHE.get_or_init(CardCache::default)
+    }
+
+    /// Compiles the first scenario of `yaml` (loaded as `file()`).
+    pub(super) fn compile_with(yaml: &str, cache: &CardCache) -> Result<Plan, ProfileError> {
+        let loaded = load_str(yaml, &file()).unwrap();
+        compile(&loaded[0], cache)
+    }
+
+    /// A scenario on the default card with these steps (`steps` starts on line 4).
+    pub(super) fn scenario(steps: &str) -> String {
+        format!("version: 1\nname: unit\nsteps:\n{steps}")
+    }
+
+    /// The compiled steps of a scenario with these steps.
+    pub(super) fn steps(steps: &str) -> Vec<PlanStep> {
+        let plan = compile_with(&scenario(steps), cache())
+            .unwrap_or_else(|e| panic!("does not compile: {e}"));
+        let Body::Steps(steps) = plan.body;
+        steps
+    }
+
+    /// The last compiled step of a scenario with these steps.
+    pub(super) fn last(text: &str) -> PlanStep {
+        steps(text).pop().unwrap()
+    }
+
+    /// The error of a whole scenario text.
+    pub(super) fn error(yaml: &str) -> String {
+        match compile_with(yaml, cache()) {
+            Ok(_) => panic!("compiles:\n{yaml}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The error of a scenario with these steps.
+    pub(super) fn step_error(text: &str) -> String {
+        error(&scenario(text))
+    }
+
+    /// Expectations compared whole (they hold a regex, so through their Debug form).
+    pub(super) fn assert_expectations(got: &Expectations, want: &Expectations) {
+        assert_eq!(format!("{got:?}"), format!("{want:?}"));
+    }
+
+    /// The default card, issued once.
+    pub(super) fn default_card() -> Arc<IssuedCard> {
+        compile_with(&scenario("  - power: on\n"), cache())
+            .unwrap()
+            .card
+    }
+
+    /// Captures by name, for a [`Scope`].
+    pub(super) fn known(names: &[&str]) -> HashSet<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    pub(super) fn sw_9000() -> SwPattern {
+        SwPattern {
+            value: 0x9000,
+            mask: 0xFFFF,
+            text: *b"9000",
+        }
+    }
+
+    #[test]
+    fn a_scenario_compiles_with_its_metadata_steps_and_card() {
+        let yaml = "version: 1
+name: unit metadata
+description: what it shows
+tags: [a, b]
+reference: reference §2.4
+portable: true
+steps:
+  - select: jpki
+    note: first
+  - select_ef: \"0018\"
+    as: ef_18
+";
+        let plan = compile_with(yaml, cache()).unwrap();
+        assert_eq!(plan.path, file());
+        assert_eq!(plan.index, 0);
+        assert!(!plan.in_list);
+        assert_eq!(plan.name, "unit metadata");
+        assert_eq!(plan.description.as_deref(), Some("what it shows"));
+        assert_eq!(plan.tags, ["a", "b"]);
+        assert_eq!(plan.reference.as_deref(), Some("reference §2.4"));
+        assert!(plan.portable);
+        assert_eq!(
+            plan.profile,
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../scenarios/profiles/default.yaml")
+                .display()
+                .to_string()
+        );
+        assert!(!plan.customised);
+        assert_eq!(plan.card.personalisation.serial, "468994375268502");
+        let Body::Steps(steps) = plan.body;
+        assert_eq!(steps.len(), 2);
+        let (one, two) = (&steps[0], &steps[1]);
+        assert_eq!((one.number, one.line), (1, 8));
+        assert_eq!(one.label, "select jpki");
+        assert_eq!(one.note.as_deref(), Some("first"));
+        assert_eq!(one.capture, None);
+        assert_expectations(&one.expect, &Expectations::sw(sw_9000()));
+        assert_eq!((two.number, two.line), (2, 10));
+        assert_eq!(two.label, "select EF 0018");
+        assert_eq!(two.op, Op::SelectEf([0x00, 0x18]));
+        assert_eq!(two.capture.as_deref(), Some("ef_18"));
+        assert_eq!(two.note, None);
+    }
+
+    #[test]
+    fn a_minimal_scenario_has_no_metadata() {
+        let plan = compile_with(&scenario("  - power: on\n"), cache()).unwrap();
+        assert_eq!(plan.name, "unit");
+        assert_eq!(plan.description, None);
+        assert!(plan.tags.is_empty());
+        assert_eq!(plan.reference, None);
+        assert!(!plan.portable);
+    }
+
+    #[test]
+    fn scenarios_of_a_list_keep_their_index() {
+        let yaml = "- version: 1\n  name: one\n  steps: [ { power: on } ]\n\
+                    - version: 1\n  name: two\n  steps: [ { power: off } ]\n";
+        let loaded = load_str(yaml, &file()).unwrap();
+        let plan = compile(&loaded[1], cache()).unwrap();
+        assert_eq!((plan.index, plan.in_list), (1, true));
+        assert_eq!(plan.name, "two");
+        assert_eq!(plan.id(), format!("{}#2", file().display()));
+    }
+
+    #[test]
+    fn steps_are_numbered_from_1_with_their_lines() {
+        let got: Vec<(usize, u64)> = steps("  - power: off\n  - power: on\n\n  - power: reset\n")
+            .iter()
+            .map(|s| (s.number, s.line))
+            .collect();
+        assert_eq!(got, [(1, 4), (2, 5), (3, 7)]);
+    }
+
+    #[test]
+    fn only_version_1_is_read() {
+        for v in ["0", "2"] {
+            assert_eq!(
+                error(&format!(
+                    "version: {v}\nname: unit\nsteps: [ {{ power: on }} ]\n"
+                )),
+                at(&format!(
+                    ":1:10: version: unsupported scenario version {v} (this mynasim reads version 1)"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn a_scenario_needs_a_step() {
+        assert_eq!(
+            error("version: 1\nname: unit\nsteps: []\n"),
+            at(":2:7: steps: a scenario needs at least one step")
+        );
+    }
+
+    #[test]
+    fn capture_names_are_letters_digits_and_underscores() {
+        let step = last("  - power: on\n    as: Ab_9\n");
+        assert_eq!(step.capture.as_deref(), Some("Ab_9"));
+        assert_eq!(
+            last("  - power: on\n    as: _\n").capture.as_deref(),
+            Some("_")
+        );
+        assert_eq!(
+            last("  - power: on\n    as: x1\n").capture.as_deref(),
+            Some("x1")
+        );
+        for bad in ["\"\"", "a-b", "\"a b\"", "é", "\"-\"", "a.b"] {
+            let shown = bad.trim_matches('"');
+            assert_eq!(
+                step_error(&format!("  - power: on\n  - power: on\n    as: {bad}\n")),
+                at(&format!(
+                    ":5:5: steps[1].as: `{shown}`: capture names are letters, digits and _"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn a_capture_is_known_to_the_steps_after_it_only() {
+        let steps = steps("  - get_challenge: 8\n    as: c\n  - apdu: \"${c}\"\n");
+        assert_eq!(steps.len(), 2);
+        assert_eq!(
+            step_error("  - get_challenge: 8\n    expect: { same_as: c }\n    as: c\n"),
+            at(":4:5: steps[0].expect.same_as: `c` is not captured by an earlier step (`as: c`)")
+        );
+    }
+
+    #[test]
+    fn step_errors_name_the_step_and_the_key() {
+        assert_eq!(
+            step_error("  - power: on\n  - power: on\n  - select_ef: \"0\"\n"),
+            at(":6:5: steps[2].select_ef: `0`: odd number of hex digits (1)")
+        );
+        assert_eq!(
+            step_error("  - power: on\n    expect: { sw: \"9\" }\n"),
+            at(":4:5: steps[0].expect.sw: `9` is not 4 hex digits (with `?` for any nibble)")
+        );
+    }
+
+    #[test]
+    fn fids_are_two_bytes_of_hex() {
+        assert_eq!(fid("0018", ".k"), Ok([0x00, 0x18]));
+        assert_eq!(fid("D0 1f", ".k"), Ok([0xD0, 0x1F]));
+        assert_eq!(
+            fid("001", ".k"),
+            Err((".k".into(), "`001`: odd number of hex digits (3)".into()))
+        );
+        assert_eq!(
+            fid("00g8", ".k"),
+            Err((
+                ".k".into(),
+                "`00g8`: `g` at column 3 is not a hex digit".into()
+            ))
+        );
+        for wrong in ["", "18", "001800"] {
+            assert_eq!(
+                fid(wrong, ".k"),
+                Err((
+                    ".k".into(),
+                    format!("`{wrong}` is not a 2-byte FID such as \"0018\"")
+                ))
+            );
+        }
+        assert_eq!(opt_fid(None, ".k"), Ok(None));
+        assert_eq!(opt_fid(Some("A001"), ".k"), Ok(Some([0xA0, 0x01])));
+        assert_eq!(
+            opt_fid(Some("18"), ".k"),
+            Err((
+                ".k".into(),
+                "`18` is not a 2-byte FID such as \"0018\"".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn bytes_are_hex_with_spaces_allowed() {
+        assert_eq!(bytes("", ".d"), Ok(vec![]));
+        assert_eq!(bytes("00", ".d"), Ok(vec![0]));
+        assert_eq!(bytes("01 02 ff", ".d"), Ok(vec![1, 2, 0xFF]));
+        assert_eq!(
+            bytes("0x01", ".d"),
+            Err((
+                ".d".into(),
+                "`0x01`: `x` at column 2 is not a hex digit".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_capture_is_needed_by_name() {
+        let known: HashSet<String> = ["a".to_owned()].into();
+        assert_eq!(need_capture("a", ".s", &known), Ok(()));
+        assert_eq!(
+            need_capture("b", ".s", &known),
+            Err((
+                ".s".into(),
+                "`b` is not captured by an earlier step (`as: b`)".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn the_default_card_is_issued_once_per_cache() {
+        let cache = CardCache::default();
+        let one = compile_with(&scenario("  - power: on\n"), &cache).unwrap();
+        let two = compile_with(&scenario("  - power: off\n"), &cache).unwrap();
+        assert!(Arc::ptr_eq(&one.card, &two.card));
+    }
+}
