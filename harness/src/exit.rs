@@ -20,6 +20,13 @@ pub const UNREACHABLE: u8 = 3;
 /// the system (start its runtime, bind a socket).
 pub const IO: u8 = 4;
 
+/// `mynasim exec` could not set up or run the program (the codes of `env` and `timeout`).
+pub const EXEC_FAILED: u8 = 125;
+/// `mynasim exec`: the program exists but cannot be executed.
+pub const EXEC_NOT_EXECUTABLE: u8 = 126;
+/// `mynasim exec`: the program was not found.
+pub const EXEC_NOT_FOUND: u8 = 127;
+
 /// The exit codes as `--help` shows them.
 pub const HELP: &str = "\
 Exit status:
@@ -27,7 +34,28 @@ Exit status:
   1  a scenario failed
   2  a scenario, profile, configuration or argument is invalid
   3  the target (pcscd, a reader, a card, a socket) could not be reached
-  4  mynasim could not write a report or output, or use the system (I/O)";
+  4  mynasim could not write a report or output, or use the system (I/O)
+mynasim exec exits with the program's status; its own failures are
+  125  exec could not set up the card, pcscd or the program (the reason is printed)
+  126  the program cannot be executed;  127  the program was not found
+  128+N  the program was killed by signal N";
+
+/// Why `mynasim exec` did not give the program's own status.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecFailure {
+    /// The card, the profile, pcscd, the reader or the transcript failed.
+    #[error("{0}")]
+    Setup(Box<Error>),
+    /// The program was not found.
+    #[error("`{0}`: command not found")]
+    NotFound(String),
+    /// The program cannot be executed.
+    #[error("`{0}`: permission denied (not executable)")]
+    NotExecutable(String),
+    /// The program was killed by a signal.
+    #[error("the command was killed by signal {0}")]
+    Signal(i32),
+}
 
 /// The most serious way a scenario did not pass, for [`Error::Scenarios`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,6 +90,12 @@ pub enum Error {
     /// Output could not be written, or the system refused a resource.
     #[error("{0:#}")]
     Io(anyhow::Error),
+    /// `mynasim exec`: the program ran and exited with this status (not 0).
+    #[error("the command exited with status {0}")]
+    Program(u8),
+    /// `mynasim exec` could not give the program's status.
+    #[error(transparent)]
+    Exec(ExecFailure),
 }
 
 impl Error {
@@ -109,6 +143,13 @@ pub fn exit_code(error: &Error) -> u8 {
             Worst::Unreachable => UNREACHABLE,
         },
         Error::Io(_) => IO,
+        Error::Program(code) => *code,
+        Error::Exec(failure) => match failure {
+            ExecFailure::Setup(_) => EXEC_FAILED,
+            ExecFailure::NotExecutable(_) => EXEC_NOT_EXECUTABLE,
+            ExecFailure::NotFound(_) => EXEC_NOT_FOUND,
+            ExecFailure::Signal(n) => u8::try_from(128 + (*n).clamp(0, 127)).unwrap_or(EXEC_FAILED),
+        },
     }
 }
 
@@ -116,6 +157,8 @@ pub fn exit_code(error: &Error) -> u8 {
 pub fn finish(result: Result<(), Error>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::from(OK),
+        // The program's own status: it has said what it had to say.
+        Err(Error::Program(code)) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::from(exit_code(&error))
@@ -172,6 +215,30 @@ mod tests {
                 HELP.contains(&format!("  {code}  ")),
                 "{code} is documented"
             );
+        }
+        let exec = [
+            (
+                Error::Exec(ExecFailure::Setup(Box::new(Error::invalid(
+                    anyhow::anyhow!("x"),
+                )))),
+                EXEC_FAILED,
+            ),
+            (
+                Error::Exec(ExecFailure::NotExecutable("x".into())),
+                EXEC_NOT_EXECUTABLE,
+            ),
+            (
+                Error::Exec(ExecFailure::NotFound("x".into())),
+                EXEC_NOT_FOUND,
+            ),
+            (Error::Exec(ExecFailure::Signal(9)), 137),
+            (Error::Program(7), 7),
+        ];
+        for (error, code) in exec {
+            assert_eq!(exit_code(&error), code, "{error:?}");
+        }
+        for code in [EXEC_FAILED, EXEC_NOT_EXECUTABLE, EXEC_NOT_FOUND] {
+            assert!(HELP.contains(&format!("{code}  ")), "{code} is documented");
         }
         assert!(Worst::Unreachable > Worst::Invalid && Worst::Invalid > Worst::Failed);
     }

@@ -56,6 +56,9 @@ pub enum Command {
     /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until stopped.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Run a program with a simulated card in a PC/SC reader; exec exits with its status.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
     #[command(after_help = CONTROL_HELP)]
     Control(ControlArgs),
@@ -206,6 +209,24 @@ Logs go to stderr: connections at info; -v adds one line per APDU (PINs and pass
 masked as **) and power changes; -vv adds pcscd's presence polls. MYNASIM_LOG=<filter>
 overrides.";
 
+const EXEC_HELP: &str = "\
+exec starts a pcscd of its own (a mount namespace with a vpcd reader on free ports; it
+needs root, pcscd and vsmartcard-vpcd: ci/setup installs them), inserts the card into
+\"Virtual PCD 00 00\", waits until PC/SC shows it, and runs CMD with PCSCLITE_CSOCK_NAME
+pointing at that pcscd (and MYNASIM_READER naming the reader), so parallel execs never see
+each other and the system's pcscd is untouched. --pcscd system uses the machine's pcscd and
+its vpcd slot (--vpcd) instead. When CMD ends, exec stops everything it started. Ctrl-C,
+SIGTERM and SIGHUP are passed to CMD.
+
+Examples:
+  mynasim exec -- opensc-tool --list-readers
+  mynasim exec --profile locked.yaml -- pytest tests/card
+  mynasim exec --set pins.auth.tries_left=1 --transcript card.log -- ./my-app sign
+  mynasim exec --state card.json -- ./my-app login      (the card remembers across runs)
+
+Exit status: CMD's own. exec's failures: 125 (card, profile, pcscd or reader; the reason is
+printed), 126 (CMD cannot be executed), 127 (CMD not found), 128+N (CMD killed by signal N).";
+
 const CONTROL_HELP: &str = "\
 Commands: status | remove [N|all] | insert [N|all] (all slots when N is omitted) | ready
 (`ok ready` once every inserted card has been seen by its reader).
@@ -243,6 +264,40 @@ pub struct ServeArgs {
     /// `state:` in --config.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+}
+
+/// `mynasim exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The card: a YAML file, or a name under scenarios/profiles/ (the default card is
+    /// built in).
+    #[arg(short, long, default_value = "default", value_name = "FILE|NAME")]
+    pub profile: String,
+    /// Override a profile field (repeatable), as `card.set` does in scenarios:
+    /// `pins.auth.tries_left=0`, `today=2031-01-01`, `quirks.blocked_key_6983=true`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Keep the card's secrets and retry counters in FILE across runs.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Write the APDU transcript of everything CMD sent to FILE (PINs masked).
+    #[arg(long, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
+    /// Show PINs in the transcript.
+    #[arg(long, requires = "transcript")]
+    pub no_redact: bool,
+    /// `private` (a pcscd of exec's own) or `system` (the machine's pcscd).
+    #[arg(long, default_value = "private", value_parser = ["private", "system"])]
+    pub pcscd: String,
+    /// With `--pcscd system`: where its vpcd listens for slot 0.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
+    pub vpcd: String,
+    /// How long the card may take to appear in the reader (seconds).
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = commands::serve::parse_wait)]
+    pub wait: Duration,
+    /// The program and its arguments, after `--`.
+    #[arg(required = true, last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// `mynasim control`.
@@ -389,6 +444,26 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             wait: a.wait,
             ready_file: a.ready_file,
         }),
+        Command::Exec(a) => {
+            let code = commands::exec::run(&commands::exec::Options {
+                profile: a.profile,
+                sets: a.sets,
+                state: a.state,
+                transcript: a.transcript,
+                reveal: a.no_redact,
+                pcscd: if a.pcscd == "system" {
+                    commands::exec::Pcscd::System(a.vpcd)
+                } else {
+                    commands::exec::Pcscd::Private
+                },
+                wait: a.wait,
+                command: a.command,
+            })?;
+            match code {
+                0 => Ok(()),
+                code => Err(exit::Error::Program(code)),
+            }
+        }
         Command::Control(a) => commands::control::run(&commands::control::Options {
             socket: a.socket,
             command: a.command,

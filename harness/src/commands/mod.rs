@@ -4,6 +4,7 @@
 
 pub mod card;
 pub mod control;
+pub mod exec;
 pub mod run;
 pub mod schema;
 pub mod serve;

@@ -429,6 +429,18 @@ impl ThreadSlot {
         spec: SlotSpec,
         card: C,
     ) -> std::io::Result<Self> {
+        Self::spawn_observed(spec, card, |_| {})
+    }
+
+    /// Starts the slot; `observe` sees every [`SlotEvent`] (on the slot's thread).
+    ///
+    /// # Errors
+    /// The thread's runtime could not be built.
+    pub fn spawn_observed<C: VirtualCard + Send + 'static>(
+        spec: SlotSpec,
+        card: C,
+        observe: impl FnMut(&SlotEvent) + Send + 'static,
+    ) -> std::io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -442,7 +454,7 @@ impl ThreadSlot {
                     async {
                         let _ = stopped.await;
                     },
-                    |_| {},
+                    observe,
                 ));
             })?;
         Ok(Self {

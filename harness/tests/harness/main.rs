@@ -16,6 +16,7 @@
 mod architecture;
 mod cli;
 mod e2e;
+mod exec;
 mod live;
 mod robustness;
 mod scenarios_vpcd;

@@ -1,0 +1,219 @@
+//! `mynasim exec`: real programs against the simulated card through a pcscd of exec's own.
+//! Needs root and the Debian packages `ci/setup` installs (pcscd, vsmartcard-vpcd, OpenSC),
+//! like the other end-to-end tests; fails, never skips, without them.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::live::require_tools;
+use crate::support::{TempDir, mynasim};
+
+const READER: &str = "Virtual PCD 00 00";
+
+fn exec(args: &[&str], command: &[&str]) -> Output {
+    require_tools();
+    mynasim()
+        .arg("exec")
+        .args(args)
+        .arg("--")
+        .args(command)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn exec_shows_the_card_to_opensc_and_gives_back_the_programs_status() {
+    let o = exec(&[], &["opensc-tool", "--list-readers"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.starts_with("0    Yes") && l.ends_with(READER)),
+        "{}",
+        text(&o)
+    );
+    let o = exec(&[], &["pkcs15-tool", "--dump"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("JPKI"), "{}", text(&o));
+    assert_eq!(exec(&[], &["sh", "-c", "exit 7"]).status.code(), Some(7));
+    let o = exec(&[], &["no-such-program-for-mynasim"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert!(text(&o).contains("`no-such-program-for-mynasim`: command not found"));
+    let dir = TempDir::new("exec-perm");
+    let script = dir.join("not-executable.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let o = exec(&[], &[script.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(126), "{}", text(&o));
+    let o = exec(&[], &["sh", "-c", "kill -TERM $$"]);
+    assert_eq!(o.status.code(), Some(143), "{}", text(&o));
+    assert!(text(&o).contains("killed by signal 15"));
+    // exec's own failures are 125, with the reason.
+    let o = exec(&["--profile", "no-such-profile"], &["true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("--profile: no profile named `no-such-profile`"),
+        "{}",
+        text(&o)
+    );
+    let o = exec(&["--set", "pins.auth.nope=1"], &["true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        text(&o).contains("pins.auth.nope: unknown field `nope`"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// The card state lives on in `--state` across execs; the transcript shows what the program
+/// sent, PINs masked; `--set` changes the card for one run.
+#[test]
+fn exec_keeps_state_writes_transcripts_and_takes_overrides() {
+    let dir = TempDir::new("exec-state");
+    let state = dir.join("card.json");
+    let transcript = dir.join("card.log");
+    let mynasim_bin = env!("CARGO_BIN_EXE_mynasim");
+    let apdu = |extra: &str| {
+        vec![
+            mynasim_bin.to_owned(),
+            "card".into(),
+            "apdu".into(),
+            "--reader".into(),
+            READER.into(),
+            "00A4040C0AD392F000260100000001".into(),
+            "00A4020C020018".into(),
+            extra.to_owned(),
+        ]
+    };
+    let wrong = apdu("002000800430303030");
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    let o = exec(
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--transcript",
+            transcript.to_str().unwrap(),
+        ],
+        &wrong,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("63 C2\n"));
+    let log = std::fs::read_to_string(&transcript).unwrap();
+    assert!(
+        log.contains(">> 00 20 00 80 04 ** ** ** **\n<< 63 C2"),
+        "{log}"
+    );
+    assert!(!log.contains("30 30 30 30"));
+    let query = apdu("00200080");
+    let query: Vec<&str> = query.iter().map(String::as_str).collect();
+    let o = exec(&["--state", state.to_str().unwrap()], &query);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).ends_with("63 C2\n"),
+        "the wrong PIN is remembered: {}",
+        text(&o)
+    );
+    let o = exec(&["--set", "pins.auth.tries_left=1"], &query);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).ends_with("63 C1\n"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Two execs at once have a pcscd each; a signal to exec reaches the program, and nothing
+/// exec started is left running.
+#[test]
+fn parallel_execs_do_not_meet_and_a_stopped_exec_leaves_nothing_behind() {
+    require_tools();
+    let started = Instant::now();
+    let runs: Vec<_> = (0..2)
+        .map(|_| std::thread::spawn(|| exec(&[], &["opensc-tool", "--list-readers"])))
+        .collect();
+    for run in runs {
+        let o = run.join().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Yes             Virtual PCD 00 00"));
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let marker = format!("mynasim-exec-sleeper-{}", std::process::id());
+    let mut child = mynasim()
+        .args(["exec", "--", "sh", "-c"])
+        .arg(format!("exec -a {marker} sleep 60"))
+        .spawn()
+        .unwrap();
+    let running = |pattern: &str| {
+        Command::new("pgrep")
+            .args(["-f", pattern])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    crate::support::wait_until(
+        Duration::from_secs(20),
+        "the program to start",
+        || running(&marker).then_some(()),
+        String::new,
+    );
+    let exec_pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &exec_pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = crate::support::wait_until(
+        Duration::from_secs(20),
+        "exec to stop",
+        || child.try_wait().unwrap(),
+        String::new,
+    );
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "the program's SIGTERM is reported"
+    );
+    assert!(!running(&marker), "the program is gone");
+    // The private pcscd exec started is gone too: no pcscd has exec's temp folder.
+    let left = Command::new("pgrep")
+        .args(["-f", &format!("mynasim-exec-{exec_pid}-")])
+        .output()
+        .unwrap();
+    assert!(
+        !left.status.success(),
+        "{}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+/// `--pcscd system`: the card goes into the machine's pcscd's vpcd slot, and the program
+/// reaches that pcscd as any client does (here: a pcscd the test started, seen from inside
+/// its namespace, where it is "the system's").
+#[test]
+fn exec_with_the_system_pcscd_uses_its_vpcd_slot() {
+    let dir = TempDir::new("exec-system");
+    let ports = crate::live::ports();
+    let pcscd = crate::live::pcscd(dir.path(), ports.base);
+    let o = pcscd
+        .command(env!("CARGO_BIN_EXE_mynasim"))
+        .args(["exec", "--pcscd", "system", "--vpcd"])
+        .arg(format!("127.0.0.1:{}", ports.base))
+        .args(["--", "opensc-tool", "--list-readers"])
+        .current_dir(crate::support::repo())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.starts_with("0    Yes") && l.ends_with(READER)),
+        "{}",
+        text(&o)
+    );
+}
