@@ -2,7 +2,8 @@
 //! expectation cannot hold on the default simulated card. Each must end as its
 //! `# status:` line says (default `failed`) and report every `# must-fail:` text of its
 //! header. If an expectation kind silently passed, its file here would turn green and this
-//! test red (`cargo nextest run -E 'binary(must_fail)'`).
+//! test red (`cargo nextest run -E 'binary(must_fail)'`). Files with an `exec:` body run a
+//! deliberately wrong program with the card in a private pcscd.
 
 use std::path::Path;
 
@@ -13,6 +14,12 @@ use mynasim_harness::target::{Link, SimLink, TargetError};
 
 fn sim(plan: &Plan) -> Result<Box<dyn Link>, TargetError> {
     Ok(Box::new(SimLink::new(plan.card.card.clone())))
+}
+
+/// Programs under test get a private pcscd each; the test fails (never skips) when this
+/// machine cannot start one.
+fn exec_host() -> engine::ExecHost {
+    engine::ExecHost::private(Some(env!("CARGO_BIN_EXE_mynasim").into()))
 }
 
 fn must_fail(path: &Path) -> datatest_stable::Result<()> {
@@ -46,7 +53,7 @@ fn must_fail(path: &Path) -> datatest_stable::Result<()> {
         }],
     };
     for entry in entries {
-        let outcome = engine::one(&entry, &cache, &sim, Golden::Off);
+        let outcome = engine::one(&entry, &cache, &sim, Some(&exec_host()), Golden::Off);
         let report = format!(
             "{}\n{}{}",
             terminal::line(&outcome, Style::PLAIN),

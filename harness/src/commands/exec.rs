@@ -8,34 +8,20 @@
 //! (126: CMD cannot be executed, 127: CMD not found), like `env` and `timeout`.
 
 use std::ffi::OsString;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::anyhow;
 use mynasim_simulator::card::VirtualCard;
-use mynasim_simulator::transcript::{Event, Transcript};
 use serde_saphyr::{Location, Spanned};
 
 use crate::exit::{Error, ExecFailure};
-use crate::host::pcscd::{Ports, PrivatePcscd};
-use crate::host::slot::{SlotEvent, SlotSpec, ThreadSlot};
+use crate::host::exec::{CardInReader, HostError};
 use crate::host::state::PersistentCard;
 use crate::scenario::compile::card;
 use crate::scenario::model::CardSpec;
 
-/// The reader the card is in.
-pub const READER: &str = "Virtual PCD 00 00";
-
-/// Where pcscd comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pcscd {
-    /// A pcscd of exec's own, in a mount namespace (needs root, or user namespaces).
-    Private,
-    /// The machine's pcscd and its vpcd slot at this address.
-    System(String),
-}
+pub use crate::host::exec::{Pcscd, READER};
 
 /// What to run with which card.
 #[derive(Debug, Clone)]
@@ -118,42 +104,23 @@ pub fn run(options: &Options) -> Result<u8, Error> {
                 .map_err(|e| setup(Error::invalid(anyhow!("--state {e}"))))?,
         ),
     };
-    let transcript = Arc::new(Mutex::new(Transcript::new()));
-    let reader = Reader::start(&options.pcscd).map_err(setup)?;
-    let socket = reader.socket.clone();
-    let recorder = transcript.clone();
-    let spec = SlotSpec {
-        number: 0,
-        addr: reader.addr,
+    let probe = if cfg!(feature = "pcsc") {
+        std::env::current_exe().ok()
+    } else {
+        None
     };
-    let slot = ThreadSlot::spawn_observed(spec, card, move |event| {
-        if let SlotEvent::Card(entry) = event
-            && !matches!(entry.event, Event::AtrPoll)
-            && let Ok(mut t) = recorder.lock()
-        {
-            t.entries.push(entry.clone());
-        }
-    })
-    .map_err(|e| setup(Error::io(anyhow!("cannot start the card's thread: {e}"))))?;
-    let outcome = wait_ready(&slot, socket.as_deref(), options.wait)
-        .map_err(setup)
-        .and_then(|()| match runtime.block_on(signals.pending()) {
-            Some(signal) => Err(Error::Exec(ExecFailure::Signal(signal))),
-            None => runtime.block_on(run_program(
-                &options.command,
-                socket.as_deref(),
-                &mut signals,
-            )),
-        });
+    let mut reader = CardInReader::start(card, &options.pcscd, options.wait, probe.as_deref())
+        .map_err(|e| setup(host_error(e)))?;
+    let outcome = match runtime.block_on(signals.pending()) {
+        Some(signal) => Err(Error::Exec(ExecFailure::Signal(signal))),
+        None => runtime.block_on(run_program(&options.command, &reader.env(), &mut signals)),
+    };
     // Remove the card, then stop pcscd; keep what CMD sent.
-    drop(slot);
+    reader.remove();
+    let (transcript, _) = reader.transcript();
     drop(reader);
     if let Some(path) = &options.transcript {
-        let text = transcript
-            .lock()
-            .map(|t| t.to_text(!options.reveal))
-            .unwrap_or_default();
-        std::fs::write(path, text).map_err(|e| {
+        std::fs::write(path, transcript.to_text(!options.reveal)).map_err(|e| {
             setup(Error::io(anyhow!(
                 "cannot write the transcript {}: {e}",
                 path.display()
@@ -161,6 +128,15 @@ pub fn run(options: &Options) -> Result<u8, Error> {
         })?;
     }
     outcome
+}
+
+/// The exit class of a failure to put the card in a reader.
+fn host_error(e: HostError) -> Error {
+    match e {
+        HostError::Invalid(m) => Error::invalid(anyhow!(m)),
+        HostError::Unreachable(m) => Error::unreachable(anyhow!(m)),
+        HostError::Io(m) => Error::io(anyhow!(m)),
+    }
 }
 
 /// The card: the profile with `--set` merged over it (the scenarios' `card.set` rule).
@@ -190,106 +166,6 @@ fn issue(options: &Options) -> Result<mynasim_simulator::Card, Error> {
             Error::from(e)
         })?;
     Ok(issued.card.clone())
-}
-
-/// Where the card goes: a pcscd of exec's own, or the system's. Dropping it stops the
-/// private pcscd and removes its folder.
-struct Reader {
-    /// exec's own pcscd and the ports it holds.
-    private: Option<(PrivatePcscd, Ports)>,
-    /// Its socket as seen from here (`None`: the default socket).
-    socket: Option<PathBuf>,
-    /// The vpcd address of slot 0.
-    addr: SocketAddr,
-}
-
-impl Reader {
-    /// Starts a private pcscd, or takes the system's.
-    fn start(mode: &Pcscd) -> Result<Self, Error> {
-        match mode {
-            Pcscd::System(addr) => Ok(Self {
-                private: None,
-                socket: None,
-                addr: crate::host::config::parse_addr(addr)
-                    .map_err(|e| Error::invalid(anyhow!(e)))?,
-            }),
-            Pcscd::Private => {
-                let ports = Ports::reserve(2).map_err(|e| Error::io(anyhow!("{e}")))?;
-                let dir = std::env::temp_dir().join(format!(
-                    "mynasim-exec-{}-{}",
-                    std::process::id(),
-                    ports.base
-                ));
-                let pcscd = PrivatePcscd::start(&dir, ports.base, false).map_err(|e| {
-                    Error::io(anyhow!(
-                        "cannot start a private pcscd: {e} (it needs pcscd, vsmartcard-vpcd, \
-                         unshare and root; or use --pcscd system)"
-                    ))
-                })?;
-                let socket = pcscd.socket();
-                let addr = SocketAddr::from(([127, 0, 0, 1], ports.base));
-                // Made before the wait, so a pcscd that never gets ready is still stopped.
-                let mut reader = Self {
-                    private: Some((pcscd, ports)),
-                    socket: Some(socket),
-                    addr,
-                };
-                if let Some((pcscd, _)) = reader.private.as_mut() {
-                    pcscd
-                        .wait_ready(Duration::from_secs(10))
-                        .map_err(|e| Error::io(anyhow!("{e}")))?;
-                }
-                Ok(reader)
-            }
-        }
-    }
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        if let Some((pcscd, _)) = &mut self.private {
-            let _ = pcscd.stop(Duration::from_secs(5));
-            if let Some(dir) = pcscd.log().parent() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
-    }
-}
-
-/// Waits until the reader has the card: the slot is polled by the vpcd driver, and (with
-/// PC/SC support) `mynasim card readers` through the same socket shows its ATR.
-fn wait_ready(slot: &ThreadSlot, socket: Option<&Path>, wait: Duration) -> Result<(), Error> {
-    let start = Instant::now();
-    let status = slot.wait_for(wait, |s| s.ready).map_err(|s| {
-        Error::unreachable(anyhow!(
-            "the card did not reach pcscd's vpcd reader within {wait:?} ({}): is pcscd \
-                 running with vsmartcard-vpcd?",
-            s.last_error.as_deref().unwrap_or("no poll from the reader")
-        ))
-    })?;
-    tracing::debug!("slot ready: {status:?}");
-    if !cfg!(feature = "pcsc") {
-        return Ok(());
-    }
-    let exe = std::env::current_exe().map_err(|e| Error::io(anyhow!("{e}")))?;
-    while start.elapsed() < wait {
-        let mut command = std::process::Command::new(&exe);
-        command.args(["card", "readers"]);
-        if let Some(socket) = socket {
-            command.env("PCSCLITE_CSOCK_NAME", socket);
-        }
-        if let Ok(out) = command.output()
-            && String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.starts_with(READER) && l.contains("ATR"))
-        {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(Error::unreachable(anyhow!(
-        "PC/SC did not show the card in `{READER}` within {wait:?}"
-    )))
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught for the whole run.
@@ -333,16 +209,16 @@ impl Signals {
 /// Runs CMD to its end, passing SIGINT, SIGTERM and SIGHUP on to it.
 async fn run_program(
     command: &[OsString],
-    socket: Option<&Path>,
+    env: &[(&str, OsString)],
     signals: &mut Signals,
 ) -> Result<u8, Error> {
     let Some((program, args)) = command.split_first() else {
         return Err(Error::invalid(anyhow!("no command after `--`")));
     };
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).env("MYNASIM_READER", READER);
-    if let Some(socket) = socket {
-        cmd.env("PCSCLITE_CSOCK_NAME", socket);
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
     }
     let mut child = cmd.spawn().map_err(|e| {
         let name = program.to_string_lossy().into_owned();

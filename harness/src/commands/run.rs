@@ -43,6 +43,20 @@ pub struct Options {
     pub bless: bool,
 }
 
+/// Where programs under test (`exec:` scenarios) get their card: a private pcscd per
+/// scenario on the targets that host a simulated card; none on a real card's reader.
+fn exec_host(target: &TargetSpec) -> Option<engine::ExecHost> {
+    match target {
+        TargetSpec::Sim | TargetSpec::Vpcd => {
+            let probe = cfg!(feature = "pcsc")
+                .then(|| std::env::current_exe().ok())
+                .flatten();
+            Some(engine::ExecHost::private(probe))
+        }
+        TargetSpec::Pcsc(_) => None,
+    }
+}
+
 /// Runs the selected scenarios and reports.
 ///
 /// # Errors
@@ -113,6 +127,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
             golden,
         },
         make_link.as_ref(),
+        exec_host(&options.target).as_ref(),
     );
     let outcomes = run.outcomes;
     let summary = Summary::of(&outcomes, run.millis);
@@ -174,7 +189,8 @@ fn write_file(path: &Path, content: &str) -> Result<(), Error> {
 /// returns what it did, for the terminal.
 fn bless(outcomes: &[Outcome]) -> Result<String, Error> {
     let mut by_file: BTreeMap<&Path, Vec<&Outcome>> = BTreeMap::new();
-    for o in outcomes {
+    // Programs under test (`exec:`) have no golden transcript: their exchanges are theirs.
+    for o in outcomes.iter().filter(|o| o.target != "exec") {
         by_file.entry(o.path.as_path()).or_default().push(o);
     }
     let (mut written, mut unchanged) = (0, 0);

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod golden;
 pub mod outcome;
+pub mod program;
 pub mod steps;
 
 use std::sync::Mutex;
@@ -12,9 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 pub use outcome::{Outcome, Status, StepOutcome, StepStatus, Summary};
+pub use program::ExecHost;
 
 use mynasim_simulator::profile::files;
 
+use crate::scenario::plan::Body;
 use crate::scenario::{CardCache, Entry, Plan, compile};
 use crate::target::{Link, TargetError};
 
@@ -53,7 +56,12 @@ pub struct Run {
 }
 
 /// Compiles and runs the entries; outcomes come back in entry order.
-pub fn run_all(entries: Vec<Entry>, options: Options, make_link: &LinkFactory<'_>) -> Run {
+pub fn run_all(
+    entries: Vec<Entry>,
+    options: Options,
+    make_link: &LinkFactory<'_>,
+    exec: Option<&ExecHost>,
+) -> Run {
     let started = Instant::now();
     let cache = CardCache::default();
     let total = entries.len();
@@ -73,7 +81,7 @@ pub fn run_all(entries: Vec<Entry>, options: Options, make_link: &LinkFactory<'_
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(entry) = entries.get(i) else { break };
-                    let outcome = one(entry, &cache, make_link, options.golden);
+                    let outcome = one(entry, &cache, make_link, exec, options.golden);
                     if let Some(bar) = &bar {
                         bar.set_message(outcome.name.clone());
                         bar.inc(1);
@@ -102,11 +110,14 @@ pub fn run_all(entries: Vec<Entry>, options: Options, make_link: &LinkFactory<'_
     }
 }
 
-/// Compiles, runs and (on `Golden::Check`) compares one entry.
+/// Compiles, runs and (on `Golden::Check`) compares one entry. Scenarios with steps run on
+/// a link `make_link` makes; scenarios with a program under test (`exec:`) run with the
+/// card in a PC/SC reader `exec` provides, and are not applicable without one.
 pub fn one(
     entry: &Entry,
     cache: &CardCache,
     make_link: &LinkFactory<'_>,
+    exec: Option<&ExecHost>,
     golden: Golden,
 ) -> Outcome {
     let loaded = match entry {
@@ -135,6 +146,21 @@ pub fn one(
             );
         }
     };
+    if let Body::Exec(body) = &plan.body {
+        return match exec {
+            Some(host) => program::run(&plan, body, host),
+            None => {
+                let mut outcome = steps::fresh(&plan, "exec".to_owned());
+                outcome.status = Status::NotApplicable;
+                outcome.message = Some(
+                    "the scenario runs a program (`exec:`) with the card in a PC/SC reader, \
+                     which this target does not provide (run it on `sim` or `vpcd`)"
+                        .to_owned(),
+                );
+                outcome
+            }
+        };
+    }
     let mut outcome = match make_link(&plan) {
         Ok(mut link) => steps::run(&plan, link.as_mut()),
         Err(e) => Outcome::without_run(

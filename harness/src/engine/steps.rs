@@ -247,22 +247,48 @@ fn ber_size(head: &[u8]) -> Option<usize> {
     Some(tag_len + len_len + len)
 }
 
-/// Runs a scenario on a link that has been prepared for it.
+/// Runs a scenario's steps on a link that has been prepared for it.
 pub fn run(plan: &Plan, link: &mut dyn Link) -> Outcome {
-    let started = Instant::now();
-    let mut outcome = Outcome {
+    match &plan.body {
+        Body::Steps(steps) => run_steps(plan, steps, link).0,
+        Body::Exec(_) => {
+            let mut outcome = fresh(plan, link.describe());
+            outcome.status = Status::NotApplicable;
+            outcome.message = Some(
+                "the scenario runs a program (`exec:`), which needs the card in a PC/SC reader"
+                    .to_owned(),
+            );
+            outcome
+        }
+    }
+}
+
+/// An outcome that has not failed yet.
+pub(super) fn fresh(plan: &Plan, target: String) -> Outcome {
+    Outcome {
         id: plan.id(),
         path: plan.path.clone(),
         index: plan.index,
         name: plan.name.clone(),
         tags: plan.tags.clone(),
-        target: link.describe(),
+        target,
         status: Status::Passed,
         message: None,
         opening: Vec::new(),
         steps: Vec::new(),
         micros: 0,
-    };
+    }
+}
+
+/// Runs steps on a link, from power-on to power-off; the outcome and what the steps
+/// captured.
+pub(super) fn run_steps(
+    plan: &Plan,
+    steps: &[PlanStep],
+    link: &mut dyn Link,
+) -> (Outcome, Captures) {
+    let started = Instant::now();
+    let mut outcome = fresh(plan, link.describe());
     if !link.runs_scenario_card() && !plan.portable {
         outcome.status = Status::NotApplicable;
         outcome.message = Some(
@@ -270,9 +296,8 @@ pub fn run(plan: &Plan, link: &mut dyn Link) -> Outcome {
              only scenarios marked `portable: true` run here"
                 .to_owned(),
         );
-        return outcome;
+        return (outcome, Captures::new());
     }
-    let Body::Steps(steps) = &plan.body;
     let mut session = Session {
         link,
         log: Vec::new(),
@@ -280,7 +305,7 @@ pub fn run(plan: &Plan, link: &mut dyn Link) -> Outcome {
     if let Err(e) = session.power(Power::On) {
         outcome.status = Status::Unreachable;
         outcome.message = Some(format!("cannot power on the card: {e}"));
-        return outcome;
+        return (outcome, Captures::new());
     }
     outcome.opening = std::mem::take(&mut session.log);
     let mut captures = Captures::new();
@@ -337,7 +362,7 @@ pub fn run(plan: &Plan, link: &mut dyn Link) -> Outcome {
     }
     let _ = session.link.power_off();
     outcome.micros = micros(started.elapsed());
-    outcome
+    (outcome, captures)
 }
 
 fn skipped(step: &PlanStep) -> StepOutcome {

@@ -1,11 +1,12 @@
 //! Cards where other programs reach them: the one slot loop that keeps a card on a vpcd
 //! port ([`slot`]), what `mynasim serve` serves ([`config`]), its control protocol
-//! ([`control`]), card state kept in a file ([`state`]), and a private pcscd for tests,
-//! benchmarks and (next) `mynasim exec` ([`pcscd`]). Nothing here parses command lines or
-//! picks exit codes.
+//! ([`control`]), card state kept in a file ([`state`]), a private pcscd ([`pcscd`]), and a
+//! card in a PC/SC reader with a program under test beside it ([`exec`]). Nothing here
+//! parses command lines or picks exit codes.
 
 pub mod config;
 pub mod control;
+pub mod exec;
 pub mod pcscd;
 pub mod slot;
 pub mod state;

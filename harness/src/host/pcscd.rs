@@ -24,6 +24,31 @@ pub const INSTALL_HINT: &str = "run `ci/setup` as root (it installs the Debian p
     vsmartcard-vpcd opensc pcsc-tools libpcsclite-dev pkg-config openssl); a private pcscd \
     needs them and root (unshare --mount)";
 
+/// What a private pcscd needs and this machine lacks, in words (`None`: nothing).
+pub fn missing() -> Option<String> {
+    let mut lacks = Vec::new();
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .any(|dir| dir.join(name).is_file())
+    };
+    for program in ["pcscd", "unshare", "mount"] {
+        if !on_path(program) {
+            lacks.push(format!("`{program}`"));
+        }
+    }
+    if !Path::new(VPCD_DRIVER).is_file() {
+        lacks.push(format!("the vpcd driver ({VPCD_DRIVER})"));
+    }
+    if !rustix::process::geteuid().is_root() {
+        lacks.push("root (for its mount namespace)".to_owned());
+    }
+    (!lacks.is_empty()).then(|| format!("a private pcscd needs {}", lacks.join(", ")))
+}
+
 /// Consecutive TCP ports held for one user across processes: a lock file per port, held
 /// until dropped, and every port checked free. Ports come from 20000–31999, below Linux's
 /// ephemeral range, so no outgoing connection takes them meanwhile.

@@ -35,9 +35,171 @@ pub struct Scenario {
     /// The card.
     #[serde(default)]
     pub card: CardSpec,
-    /// The steps, in order.
+    /// The steps, in order. A scenario has `steps` or `exec`.
+    #[serde(default)]
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
+    /// With `exec`: steps sent to the card before the program starts, for state the
+    /// profile cannot express.
+    #[serde(default)]
+    #[schemars(with = "Vec<Step>")]
+    pub setup: Vec<Spanned<Step>>,
+    /// A program under test, run with the scenario's card in a PC/SC reader, and what it
+    /// must do (instead of `steps`).
+    #[serde(default)]
+    #[schemars(with = "Option<ExecSpec>")]
+    pub exec: Option<Spanned<ExecSpec>>,
+}
+
+/// A program under test and what it must do: its exit status and output, what it sends
+/// the card (transcript rules), and the card's state afterwards.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    /// The program and its arguments (`[pkcs11-tool, --login, --pin, "${card.pin.auth}"]`),
+    /// run in the scenario's folder with `PCSCLITE_CSOCK_NAME` and `MYNASIM_READER` set.
+    /// `${card.…}` references are allowed.
+    pub run: Vec<String>,
+    /// Environment variables added for the program.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Seconds the program may run (default 60); a hang fails with the transcript so far.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub timeout: Option<Spanned<f64>>,
+    /// The exit status: a number, or `nonzero`. Default 0.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub exit: Option<Spanned<serde_json::Value>>,
+    /// Checks on standard output, each one key (`contains`, `lacks`, `matches`, `json`).
+    #[serde(default)]
+    #[schemars(with = "Vec<OutputCheck>")]
+    pub stdout: Vec<Spanned<OutputCheck>>,
+    /// Checks on standard error, as `stdout`.
+    #[serde(default)]
+    #[schemars(with = "Vec<OutputCheck>")]
+    pub stderr: Vec<Spanned<OutputCheck>>,
+    /// Rules over what the program sent and the card answered, each one key (`sends`,
+    /// `never_sends`, `at_most`, `in_order`, `never_after`, `only_after`).
+    #[serde(default)]
+    #[schemars(with = "Vec<Rule>")]
+    pub transcript: Vec<Spanned<Rule>>,
+    /// The card's state when the program has ended.
+    #[serde(default)]
+    pub after: Option<After>,
+}
+
+/// One check on a program's output: exactly one key.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutputCheck {
+    /// The output contains this text.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The output does not contain this text.
+    #[serde(default)]
+    pub lacks: Option<String>,
+    /// A regular expression (Rust `regex` syntax) matches somewhere in the output.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// The output is JSON and the value at `pointer` (RFC 6901, `/a/0/b`) equals `equals`.
+    #[serde(default)]
+    pub json: Option<JsonCheck>,
+}
+
+/// A JSON value in a program's output.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonCheck {
+    /// Where (RFC 6901 JSON pointer; `""` is the whole document).
+    pub pointer: String,
+    /// The value it must equal.
+    pub equals: serde_json::Value,
+}
+
+/// A rule over the transcript of a program's session: exactly one key. A command pattern is
+/// hex with `?` for any nibble, optionally ending in `..` (anything may follow; otherwise the
+/// whole command must match), or an instruction's name (`verify`, `read_binary`) followed
+/// by such a pattern for P1, P2 and the rest (`verify 00 80 ..`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// The program sends a command matching this at least once.
+    #[serde(default)]
+    pub sends: Option<String>,
+    /// The program never sends a command matching this.
+    #[serde(default)]
+    pub never_sends: Option<String>,
+    /// The program sends a command matching `command` at most `times` times.
+    #[serde(default)]
+    pub at_most: Option<AtMost>,
+    /// Commands matching these are sent in this order (others may come between).
+    #[serde(default)]
+    pub in_order: Option<Vec<String>>,
+    /// Once the card answered `answer` (a status word pattern, `63C1`) — to a command matching
+    /// `command`, when given — the program never sends a command matching `then`.
+    #[serde(default)]
+    pub never_after: Option<NeverAfter>,
+    /// Every command matching `command` comes after one matching `after` that the card
+    /// answered `90 00`.
+    #[serde(default)]
+    pub only_after: Option<OnlyAfter>,
+    /// A note for humans, shown when the rule fails.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `at_most: { command, times }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AtMost {
+    /// The command pattern.
+    pub command: String,
+    /// The most times it may be sent.
+    pub times: u32,
+}
+
+/// `never_after: { answer, command, then }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NeverAfter {
+    /// The status word pattern that ends it (`63C1`, `6984`, `63C?`).
+    pub answer: String,
+    /// Only answers to commands matching this count.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The command pattern never sent afterwards.
+    pub then: String,
+}
+
+/// `only_after: { command, after }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnlyAfter {
+    /// The command pattern that must wait.
+    pub command: String,
+    /// The command pattern that must have been answered `90 00` first.
+    pub after: String,
+}
+
+/// The card's state when the program has ended. Keys are named `APP/EF`: `jpki/0018` (the
+/// user-authentication PIN), `jpki/001B` (the signature password), `jpki/0017` (the
+/// authentication key), `jpki/001A` (the signature key), `text/0011`, …
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    /// Tries left per PIN or password.
+    #[serde(default)]
+    pub tries_left: BTreeMap<String, u8>,
+    /// Signatures made per private key during the program's run.
+    #[serde(default)]
+    pub signatures: BTreeMap<String, u32>,
+    /// Exactly these keys are verified when the program ends.
+    #[serde(default)]
+    pub verified: Option<Vec<String>>,
+    /// Whether the card was reset (warm reset or power cycle) while the program ran.
+    #[serde(default)]
+    pub reset: Option<bool>,
 }
 
 /// The card a scenario runs against: a profile plus overrides of any of its fields.

@@ -65,6 +65,224 @@ impl Plan {
 pub enum Body {
     /// Steps the harness sends to the card, with expectations on each answer.
     Steps(Vec<PlanStep>),
+    /// A program under test with the card in a PC/SC reader.
+    Exec(Box<ExecPlan>),
+}
+
+/// A program under test and what it must do.
+#[derive(Debug, Clone)]
+pub struct ExecPlan {
+    /// Line of `exec:` in the file.
+    pub line: u64,
+    /// Steps sent to the card before the program starts.
+    pub setup: Vec<PlanStep>,
+    /// The program and its arguments.
+    pub argv: Vec<Template>,
+    /// The program and its arguments as written (reports show these: no secrets).
+    pub shown: Vec<String>,
+    /// Environment added.
+    pub env: Vec<(String, Template)>,
+    /// Its time limit.
+    pub timeout: std::time::Duration,
+    /// The exit status.
+    pub exit: ExitExpect,
+    /// Checks on standard output.
+    pub stdout: Vec<OutputRule>,
+    /// Checks on standard error.
+    pub stderr: Vec<OutputRule>,
+    /// Transcript rules.
+    pub rules: Vec<TranscriptRule>,
+    /// The card afterwards.
+    pub after: AfterExpect,
+}
+
+/// A program's expected exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitExpect {
+    /// Exactly this status.
+    Code(i32),
+    /// Any status but 0 (a signal or a time-out is not an exit).
+    NonZero,
+}
+
+/// One check on a program's output.
+#[derive(Debug, Clone)]
+pub struct OutputRule {
+    /// Line in the file.
+    pub line: u64,
+    /// The check.
+    pub kind: OutputKind,
+}
+
+/// What an output check looks for.
+#[derive(Debug, Clone)]
+pub enum OutputKind {
+    /// This text appears.
+    Contains(String),
+    /// This text does not appear.
+    Lacks(String),
+    /// The expression matches.
+    Matches(regex::Regex),
+    /// The output is JSON and the value at the pointer equals this.
+    Json {
+        /// RFC 6901 pointer.
+        pointer: String,
+        /// The value.
+        equals: serde_json::Value,
+    },
+}
+
+/// One transcript rule, with where it was written.
+#[derive(Debug, Clone)]
+pub struct TranscriptRule {
+    /// Line in the file.
+    pub line: u64,
+    /// The rule in words (`never_sends verify`).
+    pub label: String,
+    /// The author's note.
+    pub note: Option<String>,
+    /// The rule.
+    pub kind: RuleKind,
+}
+
+/// What a transcript rule requires.
+#[derive(Debug, Clone)]
+pub enum RuleKind {
+    /// At least one matching command.
+    Sends(CommandPattern),
+    /// No matching command.
+    NeverSends(CommandPattern),
+    /// At most this many matching commands.
+    AtMost(CommandPattern, u32),
+    /// Matching commands in this order.
+    InOrder(Vec<CommandPattern>),
+    /// After an answer matching `answer` (to a command matching `command`), no command
+    /// matching `then`.
+    NeverAfter {
+        /// The status word.
+        answer: SwPattern,
+        /// The command answered.
+        command: Option<CommandPattern>,
+        /// Never sent afterwards.
+        then: CommandPattern,
+    },
+    /// Every `command` comes after an `after` answered `90 00`.
+    OnlyAfter {
+        /// The command that waits.
+        command: CommandPattern,
+        /// The command that must succeed first.
+        after: CommandPattern,
+    },
+}
+
+/// A command APDU pattern: bytes with nibble masks, the whole command or (`open`) a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandPattern {
+    /// As written.
+    pub text: String,
+    /// `(value, mask)` per byte.
+    pub bytes: Vec<(u8, u8)>,
+    /// Anything may follow the bytes.
+    pub open: bool,
+}
+
+impl CommandPattern {
+    /// Parses `00 20 00 8?`, `00 A4 04 0C ..`, `verify`, `verify 00 80 ..`, `read_binary ..`.
+    ///
+    /// # Errors
+    /// Not hex, an odd number of digits, `..` elsewhere than at the end, an unknown name.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        let mut named = None;
+        for ins in Instruction::ALL {
+            let name = ins.name().to_ascii_lowercase();
+            for spelling in [name.clone(), name.replace(' ', "_")] {
+                if let Some(rest) = lower.strip_prefix(&spelling)
+                    && (rest.is_empty() || rest.starts_with(' '))
+                    && named
+                        .as_ref()
+                        .is_none_or(|(n, _, _): &(String, _, _)| n.len() < spelling.len())
+                {
+                    let rest = trimmed.get(spelling.len()..).unwrap_or("");
+                    named = Some((spelling, ins, rest));
+                }
+            }
+        }
+        let (mut bytes, rest) = match named {
+            Some((_, ins, rest)) => (vec![(0, 0), (ins.code(), 0xFF)], rest),
+            None => (Vec::new(), trimmed),
+        };
+        let digits: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+        let (digits, open) = match digits.strip_suffix("..") {
+            Some(d) => (d.to_owned(), true),
+            None => (digits, named.is_some() && rest.trim().is_empty()),
+        };
+        if digits.contains('.') {
+            return Err(format!("`{text}`: `..` may only end a pattern"));
+        }
+        if digits.len() % 2 != 0 {
+            return Err(format!("`{text}`: an odd number of hex digits"));
+        }
+        let nibble = |c: char| -> Result<(u8, u8), String> {
+            if matches!(c, '?' | 'x' | 'X') {
+                return Ok((0, 0));
+            }
+            c.to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+                .map(|d| (d, 0xF))
+                .ok_or_else(|| {
+                    format!(
+                        "`{text}`: `{c}` is not a hex digit, `?`, `..` or an instruction name \
+                         (verify, select, read_binary, compute_digital_signature, …)"
+                    )
+                })
+        };
+        let chars: Vec<char> = digits.chars().collect();
+        for pair in chars.chunks(2) {
+            if let [hi, lo] = pair {
+                let (hv, hm) = nibble(*hi)?;
+                let (lv, lm) = nibble(*lo)?;
+                bytes.push(((hv << 4) | lv, (hm << 4) | lm));
+            }
+        }
+        if bytes.is_empty() && !open {
+            return Err(format!("`{text}`: an empty command pattern"));
+        }
+        Ok(Self {
+            text: trimmed.to_owned(),
+            bytes,
+            open,
+        })
+    }
+
+    /// Whether a command matches.
+    pub fn matches(&self, apdu: &[u8]) -> bool {
+        let len_ok = if self.open {
+            apdu.len() >= self.bytes.len()
+        } else {
+            apdu.len() == self.bytes.len()
+        };
+        len_ok
+            && self
+                .bytes
+                .iter()
+                .zip(apdu)
+                .all(|((value, mask), byte)| byte & mask == *value)
+    }
+}
+
+/// The card's state expected when the program has ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AfterExpect {
+    /// Tries left per `(app, key)`.
+    pub tries_left: Vec<(String, u8)>,
+    /// Signatures per `(app, key)`.
+    pub signatures: Vec<(String, u32)>,
+    /// The verified keys, exactly (sorted).
+    pub verified: Option<Vec<String>>,
+    /// Whether the card was reset.
+    pub reset: Option<bool>,
 }
 
 /// One step, ready to run.

@@ -2,7 +2,7 @@
 //!
 //! One module per kind of knowledge — raw bytes ([`bytes`]), X.509 certificates and
 //! signatures ([`x509`]), card-verifiable certificates ([`cv`]), BER-TLV ([`tlv`]), the
-//! input-support integrity record ([`integrity`]) — each a set of small functions that
+//! input-support integrity record ([`integrity`]), a program under test ([`program`]) — each a set of small functions that
 //! return what did not hold, one line per failure, worded `what: expected …, got …`. Every
 //! one of them is shown to fail on input that must fail (the unit tests here, the must-fail
 //! scenario corpus in `harness/tests/must-fail/`, and `cargo-mutants`).
@@ -10,6 +10,7 @@
 pub mod bytes;
 pub mod cv;
 pub mod integrity;
+pub mod program;
 pub mod tlv;
 pub mod x509;
 

@@ -5,6 +5,7 @@
 
 mod action;
 pub mod card;
+mod exec;
 mod expect;
 mod template;
 
@@ -57,25 +58,86 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
             ),
         ));
     }
-    if s.steps.is_empty() {
-        return Err(at(
-            &s.name.referenced,
-            "steps",
-            "a scenario needs at least one step".into(),
-        ));
-    }
     let dir = loaded.path.parent().unwrap_or_else(|| Path::new("."));
+    let body_at = s.exec.as_ref().map_or(s.name.referenced, |e| e.referenced);
+    match (&s.exec, s.steps.is_empty(), s.setup.is_empty()) {
+        (None, true, _) => {
+            return Err(at(
+                &s.name.referenced,
+                "steps",
+                "a scenario needs at least one step (or an `exec:` program)".into(),
+            ));
+        }
+        (Some(_), false, _) => {
+            return Err(at(
+                &body_at,
+                "exec",
+                "a scenario has `steps` or `exec`, not both (steps before the program go \
+                 under `setup`)"
+                    .into(),
+            ));
+        }
+        (None, false, false) => {
+            return Err(at(
+                &s.name.referenced,
+                "setup",
+                "`setup` prepares the card for an `exec:` program; with `steps`, put these \
+                 steps first"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
     let (card, profile_label) = card::resolve(&s.card, dir, &origin, cache)?;
     let mut known: HashSet<String> = HashSet::new();
+    let body = match &s.exec {
+        None => Body::Steps(compile_steps(&s.steps, "steps", &card, &mut known, &at)?),
+        Some(spec) => {
+            let setup = compile_steps(&s.setup, "setup", &card, &mut known, &at)?;
+            let scope = Scope {
+                card: &card,
+                known: &known,
+            };
+            let plan = exec::compile(&spec.value, spec.referenced.line(), setup, &scope).map_err(
+                |(line, sub, m)| {
+                    let loc = line.unwrap_or(spec.referenced);
+                    at(&loc, &format!("exec{sub}"), m)
+                },
+            )?;
+            Body::Exec(Box::new(plan))
+        }
+    };
+    Ok(Plan {
+        path: loaded.path.clone(),
+        index: loaded.index,
+        in_list: loaded.in_list,
+        name: s.name.value.clone(),
+        description: s.description.clone(),
+        tags: s.tags.clone(),
+        reference: s.reference.clone(),
+        portable: s.portable,
+        card,
+        profile: profile_label,
+        customised: s.card.set.is_some(),
+        body,
+    })
+}
+
+/// Compiles a list of steps (`steps`, or `setup` before a program); captures they make are
+/// added to `known`.
+fn compile_steps(
+    list: &[serde_saphyr::Spanned<super::model::Step>],
+    key: &str,
+    card: &IssuedCard,
+    known: &mut HashSet<String>,
+    at: &dyn Fn(&Location, &str, String) -> ProfileError,
+) -> Result<Vec<PlanStep>, ProfileError> {
     let mut steps = Vec::new();
-    for (i, step) in s.steps.iter().enumerate() {
-        let path = format!("steps[{i}]");
+    for (i, step) in list.iter().enumerate() {
+        let path = format!("{key}[{i}]");
         let loc = step.referenced;
         let fail = |sub: &str, message: String| at(&loc, &format!("{path}{sub}"), message);
-        let scope = Scope {
-            card: &card,
-            known: &known,
-        };
+        let scope = Scope { card, known };
         let (label, op) =
             action::compile(&step.value.action, &scope).map_err(|(sub, m)| fail(&sub, m))?;
         let expect = expect::compile(step.value.expect.as_ref(), &scope)
@@ -99,20 +161,7 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
             note: step.value.note.clone(),
         });
     }
-    Ok(Plan {
-        path: loaded.path.clone(),
-        index: loaded.index,
-        in_list: loaded.in_list,
-        name: s.name.value.clone(),
-        description: s.description.clone(),
-        tags: s.tags.clone(),
-        reference: s.reference.clone(),
-        portable: s.portable,
-        card,
-        profile: profile_label,
-        customised: s.card.set.is_some(),
-        body: Body::Steps(steps),
-    })
+    Ok(steps)
 }
 
 /// A 2-byte FID in hex.
@@ -193,7 +242,9 @@ mod tests {
     pub(super) fn steps(steps: &str) -> Vec<PlanStep> {
         let plan = compile_with(&scenario(steps), cache())
             .unwrap_or_else(|e| panic!("does not compile: {e}"));
-        let Body::Steps(steps) = plan.body;
+        let Body::Steps(steps) = plan.body else {
+            panic!("an exec body")
+        };
         steps
     }
 
@@ -272,7 +323,9 @@ steps:
         );
         assert!(!plan.customised);
         assert_eq!(plan.card.personalisation.serial, "468994375268502");
-        let Body::Steps(steps) = plan.body;
+        let Body::Steps(steps) = plan.body else {
+            panic!("an exec body")
+        };
         assert_eq!(steps.len(), 2);
         let (one, two) = (&steps[0], &steps[1]);
         assert_eq!((one.number, one.line), (1, 8));
@@ -335,7 +388,7 @@ steps:
     fn a_scenario_needs_a_step() {
         assert_eq!(
             error("version: 1\nname: unit\nsteps: []\n"),
-            at(":2:7: steps: a scenario needs at least one step")
+            at(":2:7: steps: a scenario needs at least one step (or an `exec:` program)")
         );
     }
 

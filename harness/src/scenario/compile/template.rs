@@ -262,7 +262,9 @@ steps:
   - verify: { pin: \"${card.security_code} ${card.serial} ${card.code_b}\" }
 ";
         let plan = compile_with(yaml, cache()).unwrap();
-        let crate::scenario::plan::Body::Steps(steps) = plan.body;
+        let crate::scenario::plan::Body::Steps(steps) = plan.body else {
+            panic!("an exec body")
+        };
         let pin = |i: usize| match &steps[i].op {
             Op::Verify { pin, .. } => pin.render(&Default::default()),
             other => panic!("{other:?}"),
