@@ -62,6 +62,9 @@ pub enum Command {
     /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
     #[command(after_help = CONTROL_HELP)]
     Control(ControlArgs),
+    /// The test PKI: export its trust anchors for programs and verifiers under test.
+    #[command(subcommand)]
+    Pki(PkiCommand),
     /// Print the JSON Schema of a file format.
     Schema {
         /// Which format.
@@ -277,6 +280,16 @@ pub struct ExecArgs {
     /// `pins.auth.tries_left=0`, `today=2031-01-01`, `quirks.blocked_key_6983=true`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Inject a fault (repeatable), written as one entry of a profile's `faults:` list:
+    /// '{on: verify 00 80 ?? .., tear: {}}', '{on: compute_digital_signature,
+    /// latency: {ms: 900}}', '{after_apdus: 20, remove: {reinsert_after: 2}}'. Added after
+    /// the profile's own faults (docs/faults.md).
+    #[arg(long = "fault", value_name = "YAML")]
+    pub faults: Vec<String>,
+    /// `realistic`: answers take as long as a real card's would (the link's bit rate and
+    /// framing, the card's computation; docs/timing.md). Same as --set timing.mode=realistic.
+    #[arg(long, value_name = "MODE", value_parser = ["fast", "realistic"])]
+    pub timing: Option<String>,
     /// Keep the card's secrets and retry counters in FILE across runs.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -358,6 +371,25 @@ pub struct ApduArgs {
     /// Command APDUs in hex, or `-` for standard input.
     #[arg(required = true, value_name = "HEX")]
     pub apdus: Vec<String>,
+}
+
+/// `mynasim pki`.
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Write the TEST trust anchors into DIR: the JPKI test CA certificates and the CV CA
+    /// public keys (PEM and DER) and a bundle of the two CA certificates for OpenSSL.
+    #[command(after_help = "\
+Configure a verifier to trust the simulated cards (docs/trust.md):
+  openssl verify -CAfile DIR/jpki-test-ca-bundle.pem cert.pem
+  certutil -d sql:NSSDB -A -n 'mynasim TEST auth CA' -t C,, -i DIR/jpki-auth-ca.pem
+  keytool -importcert -noprompt -alias mynasim-test-auth-ca -file DIR/jpki-auth-ca.der \\
+          -keystore truststore.p12 -storetype PKCS12 -storepass changeit
+Every key is public: trust these in tests only.")]
+    Export {
+        /// The folder (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Schema formats.
@@ -447,7 +479,12 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {
                 profile: a.profile,
-                sets: a.sets,
+                sets: a
+                    .sets
+                    .into_iter()
+                    .chain(a.timing.map(|t| format!("timing.mode={t}")))
+                    .collect(),
+                faults: a.faults,
                 state: a.state,
                 transcript: a.transcript,
                 reveal: a.no_redact,
@@ -468,6 +505,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             socket: a.socket,
             command: a.command,
         }),
+        Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Schema { format } => commands::schema::run(match format {
             SchemaFormat::Profile => commands::schema::Format::Profile,
             SchemaFormat::Scenario => commands::schema::Format::Scenario,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::anyhow;
-use mynasim_simulator::card::VirtualCard;
+use mynasim_simulator::card::{FaultPlan, FaultSpec, VirtualCard};
 use serde_saphyr::{Location, Spanned};
 
 use crate::exit::{Error, ExecFailure};
@@ -30,6 +30,8 @@ pub struct Options {
     pub profile: String,
     /// `KEY=VALUE` overrides of profile fields (`pins.auth.tries_left=0`).
     pub sets: Vec<String>,
+    /// Faults to add, each a YAML mapping as in a profile's `faults:`.
+    pub faults: Vec<String>,
     /// Keep the card's secrets and counters in this file across runs.
     pub state: Option<PathBuf>,
     /// Write the APDU transcript here.
@@ -165,7 +167,35 @@ fn issue(options: &Options) -> Result<mynasim_simulator::Card, Error> {
             }
             Error::from(e)
         })?;
-    Ok(issued.card.clone())
+    let mut card = issued.card.clone();
+    let mut specs = Vec::new();
+    for (i, text) in options.faults.iter().enumerate() {
+        let origin = format!("--fault #{}", i + 1);
+        let spec: FaultSpec = mynasim_simulator::profile::from_yaml_str(text, &origin)?;
+        specs.push(spec);
+    }
+    if !specs.is_empty() {
+        // Compiled alone, so a mistake is named by its own --fault, then added after the
+        // profile's faults.
+        let extra = FaultPlan::compile(&specs, issued.personalisation.seed).map_err(
+            |(path, message)| {
+                let n: usize = path
+                    .strip_prefix("faults[")
+                    .and_then(|r| r.split(']').next())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let rest = path.split_once(']').map_or("", |(_, r)| r);
+                Error::invalid(anyhow!(
+                    "--fault #{}{}{}: {message}",
+                    n + 1,
+                    if rest.is_empty() { "" } else { ": " },
+                    rest.trim_start_matches('.')
+                ))
+            },
+        )?;
+        card.add_faults(extra);
+    }
+    Ok(card)
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught for the whole run.

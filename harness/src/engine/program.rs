@@ -326,4 +326,8 @@ impl VirtualCard for SharedCard {
             out.clear();
         }
     }
+
+    fn deliver(&mut self) -> mynasim_simulator::card::Deliver {
+        self.with(|s| s.card.deliver()).unwrap_or_default()
+    }
 }

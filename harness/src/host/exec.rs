@@ -210,8 +210,8 @@ impl Reader {
                 ));
                 let pcscd = PrivatePcscd::start(&dir, ports.base, false).map_err(|e| {
                     HostError::Unreachable(format!(
-                        "cannot start a private pcscd: {e} (it needs pcscd, vsmartcard-vpcd, \
-                         unshare and root; or use --pcscd system)"
+                        "cannot start a private pcscd: {e} (it needs pcscd, vsmartcard-vpcd and \
+                         unshare, and root or user namespaces; or use --pcscd system)"
                     ))
                 })?;
                 let socket = pcscd.socket();

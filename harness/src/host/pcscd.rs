@@ -5,7 +5,9 @@
 //! `unshare --mount` with a tmpfs on /run/pcscd. Clients reach it either inside the
 //! namespace (`nsenter --mount`, [`PrivatePcscd::command`]) or from outside through
 //! `PCSCLITE_CSOCK_NAME` set to [`PrivatePcscd::socket`] (`/proc/PID/root/run/pcscd/…`).
-//! Needs root, `unshare`/`nsenter` (util-linux), pcscd and vsmartcard-vpcd (`ci/setup`).
+//! Needs `unshare`/`nsenter` (util-linux), pcscd and vsmartcard-vpcd (`ci/setup`), and either
+//! root or unprivileged user namespaces ([`Isolation`]); where both are refused (a container
+//! without `CAP_SYS_ADMIN`) it runs pcscd on the machine's socket path, one at a time.
 //! The end-to-end tests and the benchmarks use it; it is stopped when dropped.
 
 use std::fs::File;
@@ -43,8 +45,10 @@ pub fn missing() -> Option<String> {
     if !Path::new(VPCD_DRIVER).is_file() {
         lacks.push(format!("the vpcd driver ({VPCD_DRIVER})"));
     }
-    if !rustix::process::geteuid().is_root() {
-        lacks.push("root (for its mount namespace)".to_owned());
+    if !rustix::process::geteuid().is_root() && Isolation::detect().ok() == Some(Isolation::None) {
+        lacks.push(
+            "root or unprivileged user namespaces (for a mount namespace of its own)".to_owned(),
+        );
     }
     (!lacks.is_empty()).then(|| format!("a private pcscd needs {}", lacks.join(", ")))
 }
@@ -71,7 +75,12 @@ impl Ports {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         // Lock files are never deleted: unlinking a lock file races with its next user.
-        let folder = std::env::temp_dir().join("mynasim-vpcd-ports");
+        // One folder per user: another user's lock files are not ours to open (their
+        // ports are still checked free by binding them below).
+        let folder = std::env::temp_dir().join(format!(
+            "mynasim-vpcd-ports-{}",
+            rustix::process::geteuid().as_raw()
+        ));
         std::fs::create_dir_all(&folder)?;
         for attempt in 0..500u32 {
             let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -118,15 +127,89 @@ impl Ports {
 pub struct PrivatePcscd {
     child: Child,
     log: PathBuf,
+    isolation: Isolation,
+}
+
+/// pcscd's socket when it runs without a namespace.
+const HOST_SOCKET: &str = "/run/pcscd/pcscd.comm";
+
+/// How a private pcscd is kept apart from the machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// A mount namespace with a tmpfs on /run/pcscd (root).
+    Mount,
+    /// A user namespace mapping the user to root, and a mount namespace in it (no root
+    /// needed where unprivileged user namespaces are allowed).
+    User,
+    /// None: pcscd on the machine's own socket path — only where namespaces are refused (a
+    /// container without `CAP_SYS_ADMIN`), only while no other pcscd runs there, and
+    /// needing write access to /run/pcscd.
+    None,
+}
+
+impl Isolation {
+    /// What this machine allows, tried in order (once per process):
+    /// `MYNASIM_PCSCD_ISOLATION=mount|user|none` forces one.
+    ///
+    /// # Errors
+    /// A forced value that is not one of the three.
+    pub fn detect() -> io::Result<Self> {
+        if let Some(forced) = std::env::var_os("MYNASIM_PCSCD_ISOLATION") {
+            return match forced.to_str() {
+                Some("mount") => Ok(Self::Mount),
+                Some("user") => Ok(Self::User),
+                Some("none") => Ok(Self::None),
+                _ => Err(io::Error::other(format!(
+                    "MYNASIM_PCSCD_ISOLATION={}: mount, user or none",
+                    forced.to_string_lossy()
+                ))),
+            };
+        }
+        static FOUND: std::sync::OnceLock<Isolation> = std::sync::OnceLock::new();
+        Ok(*FOUND.get_or_init(|| {
+            let works = |args: &[&str]| {
+                Command::new("unshare")
+                    .args(args)
+                    .args(["--", "true"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if rustix::process::geteuid().is_root() && works(&["--mount"]) {
+                Self::Mount
+            } else if works(&["--user", "--map-root-user", "--mount"]) {
+                Self::User
+            } else {
+                Self::None
+            }
+        }))
+    }
 }
 
 impl PrivatePcscd {
     /// Starts pcscd with its configuration in `dir` (`reader.conf.d/vpcd`) and its output in
-    /// `dir/pcscd.log` (`--debug` when `debug`).
+    /// `dir/pcscd.log` (`--debug` when `debug`), isolated as this machine allows
+    /// ([`Isolation::detect`]).
     ///
     /// # Errors
-    /// `dir` cannot be written, or `unshare` cannot be started.
+    /// `dir` cannot be written, `unshare` or pcscd cannot be started, or no isolation works
+    /// here and another pcscd holds the default socket.
     pub fn start(dir: &Path, port: u16, debug: bool) -> io::Result<Self> {
+        Self::start_isolated(dir, port, debug, Isolation::detect()?)
+    }
+
+    /// [`PrivatePcscd::start`] with a chosen isolation.
+    ///
+    /// # Errors
+    /// As [`PrivatePcscd::start`].
+    pub fn start_isolated(
+        dir: &Path,
+        port: u16,
+        debug: bool,
+        isolation: Isolation,
+    ) -> io::Result<Self> {
         let conf = dir.join("reader.conf.d");
         std::fs::create_dir_all(&conf)?;
         std::fs::write(
@@ -139,24 +222,64 @@ impl PrivatePcscd {
                  CHANNELID    0x{port:04X}\n"
             ),
         )?;
-        // The mount point must exist on the host for the namespace to mount over it.
-        std::fs::create_dir_all("/run/pcscd")?;
         let log = dir.join("pcscd.log");
         let out = File::create(&log)?;
-        let script = format!(
-            "mount -t tmpfs -o size=1m,mode=0755 mynasim-pcscd /run/pcscd \
-             && exec pcscd --foreground {}--config \"$0\"",
-            if debug { "--debug " } else { "" }
-        );
-        let child = Command::new("unshare")
-            .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
-            .arg(script)
-            .arg(&conf)
+        let debug = if debug { "--debug " } else { "" };
+        let mut command = match isolation {
+            Isolation::None => {
+                if Path::new(HOST_SOCKET).exists()
+                    && std::os::unix::net::UnixStream::connect(HOST_SOCKET).is_ok()
+                {
+                    return Err(io::Error::other(format!(
+                        "no mount namespace here (unshare is refused), and a pcscd already \
+                         listens on {HOST_SOCKET}: use `--pcscd system` to put the card in \
+                         its vpcd reader, or run one exec at a time"
+                    )));
+                }
+                std::fs::create_dir_all("/run/pcscd")?;
+                let mut c = Command::new("pcscd");
+                c.arg("--foreground");
+                if !debug.is_empty() {
+                    c.arg("--debug");
+                }
+                c.arg("--config").arg(&conf);
+                c
+            }
+            Isolation::Mount | Isolation::User => {
+                // A tmpfs over /run/pcscd gives pcscd a socket of its own. A user namespace
+                // may not be able to create the mount point on the host: then it covers
+                // /run instead and makes the folder there.
+                let script = format!(
+                    "if [ -d /run/pcscd ]; then \
+                       mount -t tmpfs -o size=1m,mode=0755 mynasim-pcscd /run/pcscd; \
+                     else mount -t tmpfs -o size=1m,mode=0755 mynasim-run /run \
+                       && mkdir /run/pcscd; fi \
+                     && exec pcscd --foreground {debug}--config \"$0\""
+                );
+                if isolation == Isolation::Mount {
+                    // The mount point exists on the host for the namespace to mount over it.
+                    std::fs::create_dir_all("/run/pcscd")?;
+                }
+                let mut c = Command::new("unshare");
+                if isolation == Isolation::User {
+                    c.args(["--user", "--map-root-user"]);
+                }
+                c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                    .arg(script)
+                    .arg(&conf);
+                c
+            }
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()?;
-        Ok(Self { child, log })
+        Ok(Self {
+            child,
+            log,
+            isolation,
+        })
     }
 
     /// pcscd's process id (after `exec`, the child itself).
@@ -171,7 +294,17 @@ impl PrivatePcscd {
 
     /// Its socket, as seen from outside the namespace (for `PCSCLITE_CSOCK_NAME`).
     pub fn socket(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", self.pid()))
+        match self.isolation {
+            Isolation::None => PathBuf::from(HOST_SOCKET),
+            Isolation::Mount | Isolation::User => {
+                PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", self.pid()))
+            }
+        }
+    }
+
+    /// How it is isolated.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
     }
 
     /// Waits until its socket exists.
@@ -195,11 +328,18 @@ impl PrivatePcscd {
 
     /// A command that runs inside pcscd's namespace (so it sees only this pcscd).
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut command = Command::new("nsenter");
-        command
-            .args(["--target", &self.pid().to_string(), "--mount", "--"])
-            .arg(program);
-        command
+        match self.isolation {
+            Isolation::None => Command::new(program),
+            Isolation::Mount | Isolation::User => {
+                let mut command = Command::new("nsenter");
+                command.args(["--target", &self.pid().to_string()]);
+                if self.isolation == Isolation::User {
+                    command.args(["--user", "--preserve-credentials"]);
+                }
+                command.args(["--mount", "--"]).arg(program);
+                command
+            }
+        }
     }
 
     /// Stops pcscd (SIGTERM) and waits for it, killing it after `timeout`.

@@ -23,6 +23,12 @@ use mynasim_simulator::transcript::Entry;
 use mynasim_simulator::transport::{self, Ended};
 use tokio::sync::{mpsc, watch};
 
+/// The shortest time a fault keeps a card out of the reader. pcscd learns of a vpcd card's
+/// removal only by polling (every 400 ms; the driver has no card events), and a card back
+/// before the next poll is never seen to have left — while pcscd has already failed the
+/// command it was in — so the reader would show a card no client can connect to.
+pub const MIN_ABSENCE: Duration = Duration::from_secs(1);
+
 /// Where a slot's card goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotSpec {
@@ -269,6 +275,36 @@ impl<C: VirtualCard> Slot<C> {
                     self.status.send_modify(|s| s.inserted = false);
                     observe(&SlotEvent::Disconnected(Disconnect::Removed));
                     observe(&SlotEvent::Moved(false));
+                    continue;
+                }
+                (Ok(Ended::CardLeft(back)), _) => {
+                    // A fault took the card out: out of the reader, back after `back`.
+                    self.status.send_modify(|s| s.inserted = false);
+                    observe(&SlotEvent::Disconnected(Disconnect::Removed));
+                    observe(&SlotEvent::Moved(false));
+                    if let Some(back) = back {
+                        let out = back.max(MIN_ABSENCE);
+                        match self.pause(out, &mut shutdown, &mut observe).await {
+                            Some(Woken::Stopping) => break,
+                            _ => {
+                                if !self.status.borrow().inserted {
+                                    self.apply(Command::Insert, &mut observe);
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                (Ok(Ended::LinkDropped), _) => {
+                    observe(&SlotEvent::Disconnected(Disconnect::Failed(
+                        "fault: the reader connection dropped".to_owned(),
+                    )));
+                    // Out long enough for pcscd to see the card go, then back.
+                    if let Some(Woken::Stopping) =
+                        self.pause(MIN_ABSENCE, &mut shutdown, &mut observe).await
+                    {
+                        break;
+                    }
                     continue;
                 }
                 (Ok(Ended::ReaderClosed), _) => Disconnect::ReaderClosed,

@@ -117,9 +117,16 @@ impl VirtualCard for PersistentCard {
             }
         }
         self.card.transmit_into(apdu, out);
-        if !out.is_empty() && !self.save(self.card.state()) {
+        // Saved even when nothing answers: a card pulled out before the command reached it
+        // gives the paid try back (a torn VERIFY keeps it paid).
+        let saved = self.save(self.card.state());
+        if !out.is_empty() && !saved {
             failed(out);
         }
+    }
+
+    fn deliver(&mut self) -> mynasim_simulator::card::Deliver {
+        self.card.deliver()
     }
 }
 

@@ -633,6 +633,10 @@ pub struct Expect {
     /// checks it against the files it covers.
     #[serde(default)]
     pub integrity_record: Option<IntegrityExpect>,
+    /// `true`: the card gives no answer at all — a fault took it out of the reader or
+    /// dropped the link mid-command. Stands alone.
+    #[serde(default)]
+    pub no_answer: bool,
 }
 
 /// A client's check of the input-support integrity record (EF 0003, reference §1.4): its

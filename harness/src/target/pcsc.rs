@@ -100,6 +100,9 @@ fn choose(names: &[CString], wanted: &str) -> Result<CString, TargetError> {
     }
 }
 
+/// How long a power-on waits for the scenario's own card to come back into the reader.
+const REINSERT_WAIT: Duration = Duration::from_secs(10);
+
 /// Waits until a reader whose name contains `part` holds a card that was not there when the
 /// wait started, and returns its name: how the vpcd target finds the slot its card went into.
 ///
@@ -305,19 +308,36 @@ impl Link for PcscLink {
 
     /// Cold start: connects again if powered off (pcscd powers the card on), or reconnects
     /// with `SCARD_UNPOWER_CARD`.
+    ///
+    /// The scenario's own card (the vpcd target) may be on its way back into the reader
+    /// after a fault took it out: then this waits up to [`REINSERT_WAIT`] for pcscd to see it.
     fn power_on(&mut self) -> Result<Vec<u8>, TargetError> {
-        match &mut self.card {
+        let reconnected = match &mut self.card {
             Some(card) => card
                 .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::UnpowerCard)
-                .map_err(|e| card_error("power-cycle the card", &self.reader, e))?,
-            None => {
-                let name = CString::new(self.reader.clone())
-                    .map_err(|e| TargetError::Ambiguous(format!("reader name: {e}")))?;
-                let card = self
-                    .ctx
-                    .connect(&name, ShareMode::Shared, Protocols::ANY)
-                    .map_err(|e| card_error("connect", &self.reader, e))?;
-                self.card = Some(card);
+                .map_err(|e| card_error("power-cycle the card", &self.reader, e)),
+            None => Err(TargetError::Removed("not connected".into())),
+        };
+        if let Err(first) = reconnected {
+            self.card = None;
+            let name = CString::new(self.reader.clone())
+                .map_err(|e| TargetError::Ambiguous(format!("reader name: {e}")))?;
+            let deadline = Instant::now() + REINSERT_WAIT;
+            loop {
+                match self.ctx.connect(&name, ShareMode::Shared, Protocols::ANY) {
+                    Ok(card) => {
+                        self.card = Some(card);
+                        break;
+                    }
+                    Err(e) if !self.owns_card || Instant::now() >= deadline => {
+                        return Err(if matches!(first, TargetError::Removed(_)) {
+                            card_error("connect", &self.reader, e)
+                        } else {
+                            first
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
             }
         }
         self.refresh_atr()
@@ -348,9 +368,20 @@ impl Link for PcscLink {
         let card = self.card.as_ref().ok_or_else(|| {
             TargetError::Removed("the card is powered off (disconnected)".to_owned())
         })?;
-        card.transmit(apdu, &mut self.buffer)
+        let response = card
+            .transmit(apdu, &mut self.buffer)
             .map(<[u8]>::to_vec)
-            .map_err(|e| card_error("transmit", &self.reader, e))
+            .map_err(|e| card_error("transmit", &self.reader, e))?;
+        // No card answers without a status word: the vpcd driver gives an empty response
+        // when the card's connection went away mid-command.
+        if response.len() < 2 {
+            return Err(TargetError::Removed(format!(
+                "no answer: the reader returned {} bytes, no status word (the card went away \
+                 mid-command)",
+                response.len()
+            )));
+        }
+        Ok(response)
     }
 
     fn runs_scenario_card(&self) -> bool {

@@ -1,7 +1,9 @@
 //! The in-process target: a [`VirtualCard`] — the scenario's simulated card, or anything
 //! wrapping one — driven directly, with no transport in between.
 
-use mynasim_simulator::card::VirtualCard;
+use std::time::Instant;
+
+use mynasim_simulator::card::{Deliver, VirtualCard};
 
 use super::{Link, TargetError};
 
@@ -9,6 +11,8 @@ use super::{Link, TargetError};
 pub struct SimLink {
     card: Box<dyn VirtualCard + Send>,
     response: Vec<u8>,
+    /// A fault took the card out of the reader: back at this time, or never (`Some(None)`).
+    out_until: Option<Option<Instant>>,
 }
 
 impl SimLink {
@@ -17,6 +21,29 @@ impl SimLink {
         Self {
             card: Box::new(card),
             response: Vec::with_capacity(512),
+            out_until: None,
+        }
+    }
+}
+
+impl SimLink {
+    /// Waits until a card a fault took out is back in the reader; fails when it never comes
+    /// back.
+    fn back_in_reader(&mut self) -> Result<(), TargetError> {
+        match self.out_until.take() {
+            None => Ok(()),
+            Some(None) => {
+                self.out_until = Some(None);
+                Err(TargetError::Removed(
+                    "the card is out of the reader and stays out (a fault with no \
+                     reinsert_after)"
+                        .to_owned(),
+                ))
+            }
+            Some(Some(at)) => {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                Ok(())
+            }
         }
     }
 }
@@ -33,6 +60,7 @@ impl Link for SimLink {
     }
 
     fn power_on(&mut self) -> Result<Vec<u8>, TargetError> {
+        self.back_in_reader()?;
         self.card.power_on();
         Ok(self.card.atr().to_vec())
     }
@@ -43,12 +71,34 @@ impl Link for SimLink {
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, TargetError> {
+        self.back_in_reader()?;
         self.card.reset();
         Ok(self.card.atr().to_vec())
     }
 
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TargetError> {
+        if self.out_until.is_some() {
+            return Err(TargetError::Removed(
+                "the card is out of the reader (a fault took it out)".to_owned(),
+            ));
+        }
         self.card.transmit_into(apdu, &mut self.response);
+        match self.card.deliver() {
+            Deliver::Now => {}
+            // The shell sleeps; the card only said how long.
+            Deliver::After(delay) => std::thread::sleep(delay),
+            Deliver::Gone(back) => {
+                self.out_until = Some(back.map(|d| Instant::now() + d));
+                return Err(TargetError::Removed(
+                    "no answer: the card left the reader mid-command (a fault)".to_owned(),
+                ));
+            }
+            Deliver::DropLink => {
+                return Err(TargetError::Removed(
+                    "no answer: the reader connection dropped mid-command (a fault)".to_owned(),
+                ));
+            }
+        }
         if self.response.is_empty() {
             return Err(TargetError::Protocol(
                 "the card is not powered (no answer)".to_owned(),

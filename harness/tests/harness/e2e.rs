@@ -703,3 +703,72 @@ fn card_apdu_reader_drives_the_card_through_pcsc() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no card in reader"));
 }
+
+/// `mynasim pki export` gives a verifier what it needs to trust the simulated cards:
+/// openssl verifies the card's authentication certificate against the exported bundle (and
+/// refuses it without), and every DER file parses.
+#[test]
+fn exported_trust_anchors_let_openssl_verify_the_cards_certificate() {
+    crate::live::require_tools();
+    let dir = crate::support::TempDir::new("pki-export");
+    let anchors = dir.join("anchors");
+    let o = mynasim()
+        .args(["pki", "export"])
+        .arg(&anchors)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let card = dir.join("card");
+    let o = mynasim()
+        .args(["card", "show", "--export"])
+        .arg(&card)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let verify = |ca: Option<&std::path::Path>| {
+        let mut c = Command::new("openssl");
+        c.arg("verify");
+        match ca {
+            Some(ca) => c.arg("-CAfile").arg(ca),
+            // An empty trust store: nothing but what is given.
+            None => c.arg("-CApath").arg(dir.path()).arg("-no-CAfile"),
+        };
+        c.arg(card.join("auth.pem")).output().unwrap()
+    };
+    let ok = verify(Some(&anchors.join("jpki-test-ca-bundle.pem")));
+    assert!(
+        ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains(": OK"),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        !verify(None).status.success(),
+        "verifies without the anchors"
+    );
+    for (file, kind) in [
+        ("jpki-auth-ca.der", "x509"),
+        ("jpki-sign-ca.der", "x509"),
+        ("cv-mf-root-7000020.der", "pkey"),
+        ("cv-face-issuer-7000023.der", "pkey"),
+        ("cv-text-issuer-7000033.der", "pkey"),
+    ] {
+        let mut c = Command::new("openssl");
+        c.arg(kind);
+        if kind == "pkey" {
+            c.arg("-pubin");
+        }
+        let o = c
+            .args(["-inform", "DER", "-noout", "-in"])
+            .arg(anchors.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let readme = std::fs::read_to_string(anchors.join("README.txt")).unwrap();
+    assert!(readme.contains("TEST"), "{readme}");
+}

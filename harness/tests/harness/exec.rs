@@ -217,3 +217,77 @@ fn exec_with_the_system_pcscd_uses_its_vpcd_slot() {
         text(&o)
     );
 }
+
+/// A user with no privileges (`nobody`, through util-linux's `setpriv`) gets a pcscd of its
+/// own in a user namespace: exec needs no root where unprivileged user namespaces are
+/// allowed (Debian's default).
+#[test]
+fn exec_runs_without_root_in_a_user_namespace() {
+    require_tools();
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_mynasim"))
+        .args(["exec", "--", "opensc-tool", "--list-readers"])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.starts_with("0    Yes") && l.ends_with(READER)),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Where namespaces are refused (a container without CAP_SYS_ADMIN; forced here), exec runs
+/// pcscd on the machine's socket path — and a second exec at the same time is refused with
+/// the way out, not pointed at the first one's card.
+#[test]
+fn without_namespaces_exec_uses_the_machines_socket_one_at_a_time() {
+    require_tools();
+    let none = |command: &[&str]| {
+        mynasim()
+            .env("MYNASIM_PCSCD_ISOLATION", "none")
+            .arg("exec")
+            .arg("--")
+            .args(command)
+            .output()
+            .unwrap()
+    };
+    let o = none(&[
+        "sh",
+        "-c",
+        "opensc-tool --list-readers; echo \"at $PCSCLITE_CSOCK_NAME\"",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("at /run/pcscd/pcscd.comm"), "{}", text(&o));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("0    Yes") && l.ends_with(READER)),
+        "{}",
+        text(&o)
+    );
+    // While one runs, a second is refused.
+    let mut first = mynasim()
+        .env("MYNASIM_PCSCD_ISOLATION", "none")
+        .args(["exec", "--", "sleep", "3"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::path::Path::new("/run/pcscd/pcscd.comm").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let second = none(&["true"]);
+    assert_eq!(second.status.code(), Some(125), "{}", text(&second));
+    assert!(
+        text(&second)
+            .contains("a pcscd already listens on /run/pcscd/pcscd.comm: use `--pcscd system`"),
+        "{}",
+        text(&second)
+    );
+    assert!(first.wait().unwrap().success());
+}

@@ -42,6 +42,7 @@ pub(crate) fn require_tools() {
             "pkcs11-tool",
             "scriptor",
             "openssl",
+            "/usr/bin/python3",
             "unshare",
             "nsenter",
             "mount",

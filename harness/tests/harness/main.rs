@@ -4,7 +4,8 @@
 //! * `cli` — the command line, in process-free mode (no pcscd);
 //! * `serve` — `mynasim serve` against the simulator's fake vpcd reader (no pcscd);
 //! * `e2e` — real PC/SC clients through a private pcscd per test ([`live`]); needs root and
-//!   the Debian packages `ci/setup` installs, and fails (never skips) without them.
+//!   the Debian packages `ci/setup` installs, and fails (never skips) without them;
+//! * `examples` — the worked examples under `examples/`, run as their users would.
 
 #![allow(
     clippy::expect_used,
@@ -16,6 +17,7 @@
 mod architecture;
 mod cli;
 mod e2e;
+mod examples;
 mod exec;
 mod live;
 mod robustness;

@@ -8,7 +8,7 @@ use crate::live::{require_tools, write_opensc_conf};
 use crate::support::{TempDir, repo, tail, wait_until};
 
 /// One or two scenarios from each folder, chosen to cover power control, every
-/// application, extended-length APDUs, signing and corruption.
+/// application, extended-length APDUs, signing, corruption and faults.
 const SAMPLE: &[&str] = &[
     "scenarios/pin/auth-pin-lockout.yaml",
     "scenarios/pin/sign-password-change.yaml",
@@ -26,6 +26,10 @@ const SAMPLE: &[&str] = &[
     "scenarios/protocol/secure-messaging-class.yaml",
     "scenarios/power/card-removed-mid-transaction.yaml",
     "scenarios/power/warm-reset-keeps-verified.yaml",
+    "scenarios/faults/tear-verify-costs-one-try.yaml",
+    "scenarios/faults/dropped-link.yaml",
+    "scenarios/faults/corrupted-responses.yaml",
+    "scenarios/faults/forced-status-words.yaml",
 ];
 
 #[test]

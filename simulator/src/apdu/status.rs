@@ -198,11 +198,18 @@ impl StatusWord {
             Self::InsNotSupported => "instruction not supported",
             Self::ClaNotSupported => "class not supported",
             Self::NoPreciseDiagnosis => "no precise diagnosis",
-            Self::Other(sw) => match sw >> 8 {
-                0x61 => "more data available",
-                0x62 | 0x63 => "warning",
-                0x6C => "wrong Le",
-                _ => "unknown status",
+            // ISO/IEC 7816-4 table 5: the classes, and the errors a card in trouble gives.
+            Self::Other(sw) => match sw {
+                0x6400 => "execution error, state unchanged",
+                0x6581 => "memory failure",
+                _ => match sw >> 8 {
+                    0x61 => "more data available",
+                    0x62 | 0x63 => "warning",
+                    0x64 => "execution error, state unchanged",
+                    0x65 => "execution error, state changed",
+                    0x6C => "wrong Le",
+                    _ => "unknown status",
+                },
             },
         }
     }

@@ -7,6 +7,7 @@
 //! scenario target, `mynasim serve`'s vpcd slots and the benchmarks.
 
 use super::Card;
+use super::faults::Deliver;
 
 /// A card as a reader sees it: power, ATR, APDUs. Sans-IO, like [`Card`].
 pub trait VirtualCard {
@@ -21,6 +22,12 @@ pub trait VirtualCard {
     /// One command APDU; the response (data, SW1 SW2) into `out`, which is cleared first. An
     /// unpowered card leaves `out` empty (it is mute).
     fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>);
+    /// What the host must do with the last answer: send it now, later, not at all (the card
+    /// left the reader), or drop the connection — a fault plan's decision
+    /// ([`super::faults`]). Taken: asking again says [`Deliver::Now`]. Default: now.
+    fn deliver(&mut self) -> Deliver {
+        Deliver::Now
+    }
 }
 
 impl VirtualCard for Card {
@@ -43,6 +50,10 @@ impl VirtualCard for Card {
     fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         Card::transmit_into(self, apdu, out);
     }
+
+    fn deliver(&mut self) -> Deliver {
+        Card::deliver(self)
+    }
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
@@ -64,6 +75,10 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
 
     fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         (**self).transmit_into(apdu, out);
+    }
+
+    fn deliver(&mut self) -> Deliver {
+        (**self).deliver()
     }
 }
 

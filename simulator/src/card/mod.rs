@@ -22,16 +22,22 @@ mod atr;
 mod commands;
 mod error;
 mod event;
+pub mod faults;
 mod fs;
 mod handle;
 mod state;
+pub mod timing;
 
 pub use atr::AtrPreset;
 pub use error::CardError;
 pub use event::{CardEvent, EventLog};
+pub use faults::{Deliver, FaultAction, FaultPlan, FaultSpec};
 pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
 pub use handle::{EchoCard, VirtualCard};
 pub use state::{CardState, KeyState, STATE_VERSION, StateError};
+pub use timing::{TimingMode, TimingModel, TimingSpec};
+
+use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -144,6 +150,12 @@ pub struct Card {
     session: Option<Session>,
     rng: ChaCha20Rng,
     events: EventLog,
+    /// Faults to inject ([`faults`]), if any.
+    faults: Option<Box<FaultPlan>>,
+    /// What the host does with the last answer.
+    deliver: Deliver,
+    /// `timing: realistic`: how long each exchange takes ([`timing`]).
+    timing: Option<TimingModel>,
 }
 
 impl Card {
@@ -157,7 +169,33 @@ impl Card {
             session: None,
             rng,
             events: EventLog::default(),
+            faults: None,
+            deliver: Deliver::Now,
+            timing: None,
         }
+    }
+
+    /// Makes every answer take the modelled time (`None`: answer at once).
+    pub fn set_timing(&mut self, model: Option<TimingModel>) {
+        self.timing = model;
+    }
+
+    /// Gives the card a fault plan (an empty plan removes it).
+    pub fn set_faults(&mut self, plan: FaultPlan) {
+        self.faults = (!plan.is_empty()).then(|| Box::new(plan));
+    }
+
+    /// Adds faults after the card's own (`mynasim exec --fault`).
+    pub fn add_faults(&mut self, extra: FaultPlan) {
+        match &mut self.faults {
+            Some(plan) => plan.append(extra),
+            None => self.set_faults(extra),
+        }
+    }
+
+    /// What the host must do with the last answer (taken: the next call says `Now`).
+    pub fn deliver(&mut self) -> Deliver {
+        std::mem::take(&mut self.deliver)
     }
 
     /// Cold start: a fresh session (nothing verified, the issuer security domain current).
@@ -209,12 +247,72 @@ impl Card {
         out
     }
 
-    /// [`Card::transmit`] into a caller's buffer (cleared first).
+    /// [`Card::transmit`] into a caller's buffer (cleared first). A fault plan, when the
+    /// card has one, may change the answer here and say how to deliver it
+    /// ([`Card::deliver`]).
     pub fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         out.clear();
+        self.deliver = Deliver::Now;
         if self.session.is_none() {
             return;
         }
+        let Some(action) = self.faults.as_mut().and_then(|f| f.decide(apdu)) else {
+            self.answer(apdu, out);
+            self.take_time(apdu, out, Duration::ZERO);
+            return;
+        };
+        match action {
+            FaultAction::Latency { fixed, .. } => {
+                self.answer(apdu, out);
+                self.take_time(apdu, out, fixed);
+            }
+            FaultAction::Status(sw) => {
+                out.extend_from_slice(&sw);
+                self.take_time(apdu, out, Duration::ZERO);
+            }
+            FaultAction::Corrupt(how) => {
+                self.answer(apdu, out);
+                faults::corrupt(out, how);
+                self.take_time(apdu, out, Duration::ZERO);
+            }
+            FaultAction::DropLink => {
+                self.answer(apdu, out);
+                out.clear();
+                self.power_off();
+                self.deliver = Deliver::DropLink;
+            }
+            FaultAction::Remove(back) => {
+                self.power_off();
+                self.deliver = Deliver::Gone(back);
+            }
+            FaultAction::Tear(back) => {
+                // Decrement before compare (reference §2.4): the try is paid first.
+                if let Some((app, key)) = self.verify_attempt(apdu) {
+                    let paid = self.state().with_attempt(app, key);
+                    let _ = self.restore_state(&paid);
+                }
+                self.power_off();
+                self.deliver = Deliver::Gone(back);
+            }
+        }
+    }
+
+    /// Says how long the answer takes: the timing model's time for the exchange (when
+    /// realistic) plus a fault's latency.
+    fn take_time(&mut self, apdu: &[u8], out: &[u8], extra: Duration) {
+        let modelled = self
+            .timing
+            .map_or(Duration::ZERO, |m| m.exchange(apdu, out).total());
+        let total = modelled + extra;
+        self.deliver = if total.is_zero() {
+            Deliver::Now
+        } else {
+            Deliver::After(total)
+        };
+    }
+
+    /// The card's own answer to a command.
+    fn answer(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
         let response = match self.process(apdu) {
             Ok(response) => response,
             Err(e) => Response::status(e.status_word(&self.config.quirks)),
@@ -277,6 +375,7 @@ impl Card {
             session,
             rng,
             events,
+            ..
         } = self;
         let Some(session) = session.as_mut() else {
             return Err(CardError::NoPreciseDiagnosis);

@@ -58,6 +58,27 @@ pub const FILES: [Published; 5] = [
 ];
 
 impl Published {
+    /// The same as DER: the certificate, or the key's SubjectPublicKeyInfo.
+    ///
+    /// # Errors
+    /// The test PKI cannot be built (never with the committed keys).
+    pub fn der(&self) -> Result<Vec<u8>, x509::CertError> {
+        match self.source {
+            Source::Certificate(kind) => Ok(jpki::ca(kind)?.der.clone()),
+            Source::Key(which) => ca_key(which)
+                .map_err(|e| x509::CertError(e.to_string()))?
+                .to_public_key()
+                .to_public_key_der()
+                .map(|d| d.as_bytes().to_vec())
+                .map_err(|e| x509::CertError(e.to_string())),
+        }
+    }
+
+    /// Whether it is a CA certificate (else a CV CA's public key).
+    pub fn is_certificate(&self) -> bool {
+        matches!(self.source, Source::Certificate(_))
+    }
+
     /// The file's content (PEM).
     pub fn content(&self) -> Result<String, x509::CertError> {
         match self.source {

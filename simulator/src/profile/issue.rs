@@ -228,7 +228,7 @@ impl Personalisation {
         }
         dfs.push(isd);
         dfs.sort_by_key(|df| AppId::ALL.iter().position(|a| *a == df.app));
-        let card = Card::new(
+        let mut card = Card::new(
             dfs,
             CardConfig {
                 atr: self.atr,
@@ -237,6 +237,8 @@ impl Personalisation {
                 serial: self.serial.clone(),
             },
         );
+        card.set_faults(self.faults.clone());
+        card.set_timing(self.timing);
         Ok(IssuedCard {
             card,
             personalisation: self.clone(),

@@ -48,6 +48,14 @@ pub struct Profile {
     /// Behaviours seen on some cards only; all off by default.
     #[serde(default)]
     pub quirks: Quirks,
+    /// Faults to inject: answering late, pulled out mid-command, torn VERIFY, a dropped
+    /// reader connection, corrupted responses, forced status words (`docs/faults.md`).
+    #[serde(default)]
+    pub faults: Vec<crate::card::FaultSpec>,
+    /// How long answers take: `fast` (at once, the default) or `realistic` (a model of the
+    /// contactless or contact link and the card's computation; `docs/timing.md`).
+    #[serde(default)]
+    pub timing: crate::card::TimingSpec,
     /// The bytes of `card.photo`, read by [`Profile::resolve_files`](super::Profile).
     #[serde(skip)]
     #[schemars(skip)]

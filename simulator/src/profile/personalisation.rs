@@ -131,6 +131,10 @@ pub struct Personalisation {
     pub damage: crate::apps::text::Damage,
     /// Quirks.
     pub quirks: Quirks,
+    /// Faults to inject, compiled.
+    pub faults: crate::card::FaultPlan,
+    /// The timing model (`None`: fast).
+    pub timing: Option<crate::card::TimingModel>,
 }
 
 impl Personalisation {
@@ -488,6 +492,10 @@ impl Profile {
             photo,
             damage,
             quirks: self.quirks,
+            faults: crate::card::FaultPlan::compile(&self.faults, self.seed)
+                .map_err(|(path, message)| ProfileError::nowhere(origin, &path, message))?,
+            timing: crate::card::TimingModel::compile(&self.timing, self.card.atr.bytes())
+                .map_err(|(path, message)| ProfileError::nowhere(origin, &path, message))?,
         })
     }
 

@@ -21,7 +21,7 @@ use tokio_util::codec::{Decoder as _, Encoder as _};
 
 use super::codec::{Control, FrameCodec, FrameError, ReaderMessage};
 use crate::apdu::StatusWord;
-use crate::card::VirtualCard;
+use crate::card::{Deliver, VirtualCard};
 use crate::transcript::{Entry, Event, Exchange};
 
 /// Handles one frame from the reader — sans-IO: applies it to the card, appends the answer
@@ -29,14 +29,15 @@ use crate::transcript::{Entry, Event, Exchange};
 /// power events, [`Event::AtrPoll`] for get ATR, an exchange per APDU (an empty response: the
 /// card was unpowered and mute, and an empty frame went back, which the vpcd driver treats
 /// as the card's removal), and [`Event::Link`] for frames no card answered. `response` is
-/// scratch space.
+/// scratch space. Returns how the card wants its answer delivered ([`VirtualCard::deliver`]):
+/// when the card left the reader or the link is to drop, nothing was appended to `out`.
 pub fn answer_frame<C: VirtualCard + ?Sized>(
     payload: &[u8],
     card: &mut C,
     response: &mut Vec<u8>,
     out: &mut BytesMut,
     observe: &mut dyn FnMut(Entry),
-) {
+) -> Deliver {
     let mut codec = FrameCodec;
     let start = Instant::now();
     let event = match ReaderMessage::parse(payload) {
@@ -68,6 +69,22 @@ pub fn answer_frame<C: VirtualCard + ?Sized>(
         ReaderMessage::Apdu(command) => {
             card.transmit_into(command, response);
             let elapsed = start.elapsed();
+            let deliver = card.deliver();
+            if let Deliver::Gone(_) | Deliver::DropLink = deliver {
+                observe(Entry {
+                    event: Event::Exchange(Exchange::new(command.to_vec(), Vec::new())),
+                    elapsed,
+                });
+                observe(Entry::new(Event::Link(
+                    if deliver == Deliver::DropLink {
+                        "fault: the reader connection dropped before the answer"
+                    } else {
+                        "fault: the card left the reader before it answered"
+                    }
+                    .to_owned(),
+                )));
+                return deliver;
+            }
             if codec.encode(response.as_slice(), out).is_err() {
                 observe(Entry {
                     event: Event::Link(format!(
@@ -84,13 +101,14 @@ pub fn answer_frame<C: VirtualCard + ?Sized>(
                 event: Event::Exchange(Exchange::new(command.to_vec(), response.clone())),
                 elapsed,
             });
-            return;
+            return deliver;
         }
     };
     observe(Entry {
         event,
         elapsed: start.elapsed(),
     });
+    Deliver::Now
 }
 
 /// Why [`serve_connection`] returned.
@@ -100,6 +118,11 @@ pub enum Ended {
     ReaderClosed,
     /// The `stop` future completed (the card was removed, or the program is stopping).
     Stopped,
+    /// A fault took the card out of the reader mid-command; it comes back after this long,
+    /// or never.
+    CardLeft(Option<Duration>),
+    /// A fault dropped the connection mid-command.
+    LinkDropped,
 }
 
 /// Answers the reader's frames on a connected stream until the reader closes it, `stop`
@@ -127,7 +150,18 @@ where
     tokio::pin!(stop);
     loop {
         while let Some(frame) = codec.decode(&mut input)? {
-            answer_frame(&frame, card, &mut response, &mut output, &mut observe);
+            match answer_frame(&frame, card, &mut response, &mut output, &mut observe) {
+                Deliver::Now => {}
+                Deliver::After(delay) => {
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => return Ok(Ended::Stopped),
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Deliver::Gone(back) => return Ok(Ended::CardLeft(back)),
+                Deliver::DropLink => return Ok(Ended::LinkDropped),
+            }
         }
         if !output.is_empty() {
             // A reader that stops reading must not keep the card from being removed: the

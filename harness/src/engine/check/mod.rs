@@ -45,6 +45,12 @@ impl<'a> Context<'a> {
 /// Checks every expectation; returns what did not hold (empty: passed).
 pub fn check(e: &Expectations, sw: u16, data: &[u8], ctx: &Context<'_>) -> Vec<String> {
     let mut failures = Vec::new();
+    if e.no_answer {
+        failures.push(format!(
+            "no answer expected (the card gone mid-command), got {sw:04X}"
+        ));
+        return failures;
+    }
     failures.extend(bytes::sw(&e.sw, sw));
     if let Some(want) = &e.data {
         failures.extend(bytes::data(want, data));

@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(
             error(&on_card("  set: { bogus: 1 }\n")),
             at(
-                ":4:8: card.set.bogus: unknown field `bogus`, expected one of `version`, `seed`, `today`, `holder`, `my_number`, `card`, `certificates`, `pins`, `corruption`, `quirks`"
+                ":4:8: card.set.bogus: unknown field `bogus`, expected one of `version`, `seed`, `today`, `holder`, `my_number`, `card`, `certificates`, `pins`, `corruption`, `quirks`, `faults`, `timing`"
             )
         );
     }

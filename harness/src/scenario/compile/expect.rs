@@ -78,6 +78,21 @@ pub(super) fn compile(
 ) -> Result<Expectations, StepError> {
     let default = Expect::default();
     let e = expect.unwrap_or(&default);
+    if e.no_answer
+        && (e.sw.is_some()
+            || e.tries_left.is_some()
+            || e.data.is_some()
+            || e.data_prefix.is_some()
+            || e.data_length.is_some()
+            || e.data_matches.is_some())
+    {
+        return Err((
+            ".no_answer".into(),
+            "a step with no answer has no status word or data to check: `no_answer: true` \
+             stands alone"
+                .into(),
+        ));
+    }
     let sw = match (&e.sw, e.tries_left) {
         (Some(_), Some(_)) => {
             return Err(("".into(), "give `sw` or `tries_left`, not both".into()));
@@ -214,6 +229,7 @@ pub(super) fn compile(
         });
     }
     Ok(Expectations {
+        no_answer: e.no_answer,
         sw,
         data: e.data.as_deref().map(|h| bytes(h, ".data")).transpose()?,
         data_prefix: e
