@@ -121,7 +121,15 @@ fn main() -> std::io::Result<()> {
             continue;
         };
         for (k, one) in loaded.into_iter().enumerate() {
-            let outcome = engine::one(&Entry::Loaded(Box::new(one)), &cache, &sim, Golden::Off);
+            // Programs under test (`exec:`) need a PC/SC reader: not applicable here, and they
+            // leave no session to seed.
+            let outcome = engine::one(
+                &Entry::Loaded(Box::new(one)),
+                &cache,
+                &sim,
+                None,
+                Golden::Off,
+            );
             seed_session(&corpus, &format!("s{i}-{k}"), &outcome.transcript())?;
             sessions += 1;
         }

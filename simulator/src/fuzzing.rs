@@ -260,13 +260,13 @@ pub fn encode_steps(steps: &[Step<'_>]) -> Vec<u8> {
 }
 
 /// Counters of every PIN on the card: (app, fid, left, max).
-fn counters(card: &Card) -> Vec<(String, u16, u8, u8)> {
-    let mut out = Vec::new();
+fn counters(card: &Card) -> Vec<(crate::apps::AppId, u16, u8, u8)> {
+    let mut out = Vec::with_capacity(24);
     for df in card.dfs() {
         for ef in &df.files {
             if let EfBody::Pin(pin) = &ef.body {
                 let c = pin.counter();
-                out.push((df.app.to_string(), ef.fid.0, c.left(), c.max()));
+                out.push((df.app, ef.fid.0, c.left(), c.max()));
             }
         }
     }
@@ -284,9 +284,10 @@ pub const MAX_SIGNATURES: usize = 4;
 ///   successful VERIFY or CHANGE of that key;
 /// * a blocked key never verifies.
 ///
-/// An input ends after [`MAX_SIGNATURES`] private-key operations: each costs an RSA-2048
-/// signature (about a millisecond), and a corpus grown to inputs of a hundred signatures
-/// runs a hundred times slower while exploring nothing new.
+/// An input ends after [`MAX_SIGNATURES`] private-key operations: where the real RSA-2048
+/// arithmetic runs (tests; under the fuzzer it is a stand-in, see
+/// `security::signature`), a corpus grown to inputs of many signatures would cost
+/// milliseconds each and explore nothing more.
 pub fn card(card: &mut Card, data: &[u8]) {
     card.power_on();
     let mut signatures = 0usize;
@@ -327,7 +328,7 @@ pub fn card(card: &mut Card, data: &[u8]) {
             assert!(left <= max, "{app} {fid:04X}: {left} tries left of {max}");
             let restored = events.iter().any(|e| match e {
                 CardEvent::PinVerified { app: a, key } | CardEvent::PinChanged { app: a, key } => {
-                    a.to_string() == *app && key.0 == *fid
+                    a == app && key.0 == *fid
                 }
                 _ => false,
             });

@@ -271,11 +271,16 @@ pub struct ServeArgs {
 
 /// `mynasim exec`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("records").multiple(true)))]
 pub struct ExecArgs {
     /// The card: a YAML file, or a name under scenarios/profiles/ (the default card is
     /// built in).
     #[arg(short, long, default_value = "default", value_name = "FILE|NAME")]
     pub profile: String,
+    /// Use the card of this scenario file (its profile and `card.set`, faults and timing
+    /// included); `FILE#N` picks the Nth scenario of a list.
+    #[arg(long, value_name = "FILE[#N]", conflicts_with = "profile")]
+    pub scenario: Option<String>,
     /// Override a profile field (repeatable), as `card.set` does in scenarios:
     /// `pins.auth.tries_left=0`, `today=2031-01-01`, `quirks.blocked_key_6983=true`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -294,10 +299,14 @@ pub struct ExecArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Write the APDU transcript of everything CMD sent to FILE (PINs masked).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", group = "records")]
     pub transcript: Option<PathBuf>,
-    /// Show PINs in the transcript.
-    #[arg(long, requires = "transcript")]
+    /// Write a JSON record to FILE: the command, how it ended, its stdout and stderr (then
+    /// piped through mynasim, not a terminal), timings and every exchange (PINs masked).
+    #[arg(long, value_name = "FILE", group = "records")]
+    pub json: Option<PathBuf>,
+    /// Show PINs in the transcript and the JSON record.
+    #[arg(long, requires = "records")]
     pub no_redact: bool,
     /// `private` (a pcscd of exec's own) or `system` (the machine's pcscd).
     #[arg(long, default_value = "private", value_parser = ["private", "system"])]
@@ -479,6 +488,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {
                 profile: a.profile,
+                scenario: a.scenario,
                 sets: a
                     .sets
                     .into_iter()
@@ -487,6 +497,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 faults: a.faults,
                 state: a.state,
                 transcript: a.transcript,
+                json: a.json,
                 reveal: a.no_redact,
                 pcscd: if a.pcscd == "system" {
                     commands::exec::Pcscd::System(a.vpcd)

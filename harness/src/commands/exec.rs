@@ -9,7 +9,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use mynasim_simulator::card::{FaultPlan, FaultSpec, VirtualCard};
@@ -28,6 +28,8 @@ pub use crate::host::exec::{Pcscd, READER};
 pub struct Options {
     /// The profile.
     pub profile: String,
+    /// Or the card of a scenario: `FILE` or `FILE#N`.
+    pub scenario: Option<String>,
     /// `KEY=VALUE` overrides of profile fields (`pins.auth.tries_left=0`).
     pub sets: Vec<String>,
     /// Faults to add, each a YAML mapping as in a profile's `faults:`.
@@ -36,6 +38,9 @@ pub struct Options {
     pub state: Option<PathBuf>,
     /// Write the APDU transcript here.
     pub transcript: Option<PathBuf>,
+    /// Write a JSON record here: the command, how it ended, its output, timings and the
+    /// exchanges.
+    pub json: Option<PathBuf>,
     /// Show secrets in the transcript.
     pub reveal: bool,
     /// Where pcscd comes from.
@@ -111,15 +116,24 @@ pub fn run(options: &Options) -> Result<u8, Error> {
     } else {
         None
     };
+    let started = Instant::now();
     let mut reader = CardInReader::start(card, &options.pcscd, options.wait, probe.as_deref())
         .map_err(|e| setup(host_error(e)))?;
+    let ready = started.elapsed();
+    let mut output = Captured::default();
     let outcome = match runtime.block_on(signals.pending()) {
         Some(signal) => Err(Error::Exec(ExecFailure::Signal(signal))),
-        None => runtime.block_on(run_program(&options.command, &reader.env(), &mut signals)),
+        None => runtime.block_on(run_program(
+            &options.command,
+            &reader.env(),
+            &mut signals,
+            options.json.is_some().then_some(&mut output),
+        )),
     };
+    let ran = started.elapsed().saturating_sub(ready);
     // Remove the card, then stop pcscd; keep what CMD sent.
     reader.remove();
-    let (transcript, _) = reader.transcript();
+    let (transcript, dropped) = reader.transcript();
     drop(reader);
     if let Some(path) = &options.transcript {
         std::fs::write(path, transcript.to_text(!options.reveal)).map_err(|e| {
@@ -129,7 +143,68 @@ pub fn run(options: &Options) -> Result<u8, Error> {
             )))
         })?;
     }
+    if let Some(path) = &options.json {
+        let ending = match &outcome {
+            Ok(code) => serde_json::json!({ "exited": code }),
+            Err(Error::Exec(ExecFailure::Signal(signal))) => {
+                serde_json::json!({ "signal": signal })
+            }
+            Err(e) => serde_json::json!({ "failed": e.to_string() }),
+        };
+        let record = serde_json::json!({
+            "version": 1,
+            "command": options.command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>(),
+            "reader": crate::host::exec::READER,
+            "ending": ending,
+            "ready_millis": u64::try_from(ready.as_millis()).unwrap_or(u64::MAX),
+            "run_millis": u64::try_from(ran.as_millis()).unwrap_or(u64::MAX),
+            "stdout": String::from_utf8_lossy(&output.stdout),
+            "stderr": String::from_utf8_lossy(&output.stderr),
+            "output_dropped_bytes": output.dropped,
+            "exchanges": crate::report::json::exchanges(&transcript.entries, options.reveal),
+            "exchanges_dropped": dropped,
+        });
+        let text = serde_json::to_string_pretty(&record).unwrap_or_default() + "\n";
+        std::fs::write(path, text)
+            .map_err(|e| setup(Error::io(anyhow!("cannot write {}: {e}", path.display()))))?;
+    }
     outcome
+}
+
+/// The most bytes of each output stream `--json` keeps.
+const CAPTURE_LIMIT: usize = 1 << 20;
+
+/// What CMD printed, for `--json` (it still reaches the terminal).
+#[derive(Debug, Default)]
+struct Captured {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    dropped: u64,
+}
+
+/// Copies a child's stream to ours, keeping the first [`CAPTURE_LIMIT`] bytes.
+async fn tee(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+) -> (Vec<u8>, u64) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut kept = Vec::new();
+    let mut dropped = 0u64;
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let chunk = buf.get(..n).unwrap_or_default();
+                let _ = to.write_all(chunk).await;
+                let _ = to.flush().await;
+                let room = CAPTURE_LIMIT.saturating_sub(kept.len()).min(n);
+                kept.extend_from_slice(chunk.get(..room).unwrap_or_default());
+                dropped += (n - room) as u64;
+            }
+        }
+    }
+    (kept, dropped)
 }
 
 /// The exit class of a failure to put the card in a reader.
@@ -152,14 +227,57 @@ fn issue(options: &Options) -> Result<mynasim_simulator::Card, Error> {
         }
     }
     let at = Location::UNKNOWN;
-    let spec = CardSpec {
-        profile: Spanned::new(options.profile.clone(), at, at),
-        set: set.map(|s| Spanned::new(s, at, at)),
+    let (spec, dir, origin) = match &options.scenario {
+        None => (
+            CardSpec {
+                profile: Spanned::new(options.profile.clone(), at, at),
+                set: set.map(|s| Spanned::new(s, at, at)),
+            },
+            PathBuf::from("."),
+            "--set".to_owned(),
+        ),
+        Some(text) => {
+            let (file, index) = match text.rsplit_once('#') {
+                Some((f, n)) => (
+                    f,
+                    n.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        Error::invalid(anyhow!(
+                            "--scenario {text}: `#{n}` is not a scenario number (from 1)"
+                        ))
+                    })?,
+                ),
+                None => (text.as_str(), 1),
+            };
+            let path = Path::new(file);
+            let loaded = crate::scenario::load_file(path).map_err(Error::from)?;
+            let count = loaded.len();
+            let one = loaded.into_iter().nth(index - 1).ok_or_else(|| {
+                Error::invalid(anyhow!(
+                    "--scenario {text}: {file} holds {count} scenario(s)"
+                ))
+            })?;
+            let mut spec = one.scenario.value.card.clone();
+            if let Some(patch) = set {
+                let mut merged = spec
+                    .set
+                    .as_ref()
+                    .map_or(serde_json::json!({}), |s| s.value.clone());
+                merge(&mut merged, patch);
+                spec.set = Some(Spanned::new(merged, at, at));
+            }
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| Path::new("."))
+                .to_owned();
+            (spec, dir, file.to_owned())
+        }
     };
-    let (issued, _) = card::resolve(&spec, Path::new("."), "--set", &card::CardCache::default())
-        .map_err(|mut e| {
-            // Say it in the command line's words.
-            if e.path == "card.profile" {
+    let (issued, _) =
+        card::resolve(&spec, &dir, &origin, &card::CardCache::default()).map_err(|mut e| {
+            // Say it in the command line's words (a scenario's own errors keep its file).
+            if options.scenario.is_some() {
+            } else if e.path == "card.profile" {
                 "--profile".clone_into(&mut e.origin);
                 e.path.clear();
             } else if let Some(rest) = e.path.strip_prefix("card.set.") {
@@ -241,6 +359,7 @@ async fn run_program(
     command: &[OsString],
     env: &[(&str, OsString)],
     signals: &mut Signals,
+    capture: Option<&mut Captured>,
 ) -> Result<u8, Error> {
     let Some((program, args)) = command.split_first() else {
         return Err(Error::invalid(anyhow!("no command after `--`")));
@@ -249,6 +368,10 @@ async fn run_program(
     cmd.args(args);
     for (key, value) in env {
         cmd.env(key, value);
+    }
+    if capture.is_some() {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
     }
     let mut child = cmd.spawn().map_err(|e| {
         let name = program.to_string_lossy().into_owned();
@@ -261,6 +384,16 @@ async fn run_program(
         }
     })?;
     let pid = child.id();
+    let tees = child
+        .stdout
+        .take()
+        .zip(child.stderr.take())
+        .map(|(out, err)| {
+            (
+                tokio::spawn(tee(out, tokio::io::stdout())),
+                tokio::spawn(tee(err, tokio::io::stderr())),
+            )
+        });
     let status = loop {
         tokio::select! {
             status = child.wait() => break status,
@@ -275,6 +408,15 @@ async fn run_program(
         }
     }
     .map_err(|e| Error::io(anyhow!("cannot wait for the command: {e}")))?;
+    if let (Some(captured), Some((out, err))) = (capture, tees) {
+        let (stdout, d1) = out.await.unwrap_or_default();
+        let (stderr, d2) = err.await.unwrap_or_default();
+        *captured = Captured {
+            stdout,
+            stderr,
+            dropped: d1 + d2,
+        };
+    }
     use std::os::unix::process::ExitStatusExt as _;
     match (status.code(), status.signal()) {
         (Some(code), _) => Ok(u8::try_from(code).unwrap_or(u8::MAX)),

@@ -61,13 +61,20 @@ struct StepView<'a> {
     micros: u64,
 }
 
-#[derive(Serialize)]
-struct ExchangeView {
+/// One transcript entry as the JSON reports write it: an exchange's command and response in
+/// hex (secrets masked unless `reveal`), or an event's text.
+#[derive(Debug, Serialize)]
+pub struct ExchangeView {
     command: String,
     response: String,
     micros: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<String>,
+}
+
+/// Transcript entries as the JSON reports write them (`mynasim exec --json` too).
+pub fn exchanges(entries: &[Entry], reveal: bool) -> Vec<ExchangeView> {
+    entries.iter().map(|e| exchange(e, reveal)).collect()
 }
 
 fn exchange(entry: &Entry, reveal: bool) -> ExchangeView {

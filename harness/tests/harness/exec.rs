@@ -291,3 +291,82 @@ fn without_namespaces_exec_uses_the_machines_socket_one_at_a_time() {
     );
     assert!(first.wait().unwrap().success());
 }
+
+/// `--json FILE`: the command, how it ended, what it printed (still shown on the terminal),
+/// timings and every exchange with the PIN masked.
+#[test]
+fn exec_json_records_the_programs_output_ending_and_exchanges() {
+    let dir = TempDir::new("exec-json");
+    let json = dir.join("run.json");
+    let o = exec(
+        &["--json", json.to_str().unwrap()],
+        &[
+            "sh",
+            "-c",
+            "opensc-tool -s 00A4040C0AD392F000260100000001 -s 00A4020C020018 \
+             -s 002000800431323334; echo to-stderr >&2; exit 3",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("to-stderr"));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(record["version"], 1);
+    assert_eq!(record["ending"], serde_json::json!({ "exited": 3 }));
+    assert_eq!(record["reader"], READER);
+    assert!(
+        record["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("Sending: 00 20 00 80")
+    );
+    assert!(record["stderr"].as_str().unwrap().contains("to-stderr"));
+    assert!(record["ready_millis"].as_u64().is_some());
+    let verify: Vec<&serde_json::Value> = record["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["command"].as_str().unwrap_or("").starts_with("00200080"))
+        .collect();
+    assert_eq!(verify.len(), 1, "{record}");
+    assert_eq!(
+        verify[0]["command"], "00200080042A2A2A2A",
+        "the PIN is masked"
+    );
+    assert_eq!(verify[0]["response"], "9000");
+}
+
+/// `--scenario FILE[#N]` runs the program against that scenario's card (its `card.set`,
+/// faults and timing), with `--set` on top; a number past the list is refused.
+#[test]
+fn exec_takes_a_scenarios_card_and_overrides_on_top() {
+    let scenario = crate::support::repo().join("scenarios/pin/auth-pin-lockout.yaml");
+    let query = "opensc-tool -s 00A4040C0AD392F000260100000001 -s 00A4020C020018 -s 00200080";
+    let o = exec(
+        &[
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--set",
+            "pins.auth.tries_left=2",
+        ],
+        &["sh", "-c", query],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("SW1=0x63, SW2=0xC2"), "{}", text(&o));
+    let torn = crate::support::repo().join("scenarios/faults/tear-verify-last-try-blocks.yaml");
+    let o = exec(
+        &["--scenario", torn.to_str().unwrap()],
+        &["sh", "-c", query],
+    );
+    assert!(
+        text(&o).contains("SW1=0x63, SW2=0xC1"),
+        "its card.set applies: {}",
+        text(&o)
+    );
+    let o = exec(
+        &["--scenario", &format!("{}#2", scenario.display())],
+        &["true"],
+    );
+    assert_eq!(o.status.code(), Some(125), "{}", text(&o));
+    assert!(text(&o).contains("holds 1 scenario(s)"), "{}", text(&o));
+}

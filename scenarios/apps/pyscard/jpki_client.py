@@ -6,6 +6,8 @@
                                       authentication key; --retry N retries a refused PIN
                                       N times (a deliberately wrong client: it keeps
                                       trying after 63 C1)
+  jpki_client.py sign-without-pin     select JPKI and sign with no VERIFY: succeeds only if
+                                      the card still holds a PIN another program verified
 
 Prints one JSON object. The reader is $MYNASIM_READER (mynasim sets it), else the first.
 Exit status: 0 done, 2 wrong PIN, 3 PIN blocked, 4 card error.
@@ -77,6 +79,13 @@ def main(argv):
         select_ef(conn, AUTH_CERT)
         cert = read_certificate(conn)
         print(json.dumps({"certificate_bytes": len(cert), "sha256": hashlib.sha256(cert).hexdigest()}))
+        return 0
+    if argv[:1] == ["sign-without-pin"]:
+        select_ef(conn, AUTH_KEY)
+        digest_info = SHA256_PREFIX + hashlib.sha256(b"no PIN of mine").digest()
+        apdu = [0x80, 0x2A, 0x00, 0x80, len(digest_info)] + list(digest_info) + [0x00]
+        signature = ok(conn, "sign", apdu)
+        print(json.dumps({"signature_bytes": len(signature)}))
         return 0
     if argv[:1] == ["sign"] and len(argv) >= 2:
         pin = list(argv[1].encode())

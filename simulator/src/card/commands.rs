@@ -118,9 +118,13 @@ impl Context<'_> {
     }
 
     /// Makes DF `index` current with no current EF. Selecting a different DF clears the
-    /// security status unless the quirk keeps it (reference §2.5).
+    /// security status unless a quirk keeps it; re-selecting the current one keeps it unless
+    /// a quirk clears it (reference §2.5).
     fn enter_df(&mut self, index: usize) {
-        if !self.quirks.keep_security_on_df_switch && index != self.session.current_df {
+        let switch = index != self.session.current_df;
+        if (switch && !self.quirks.keep_security_on_df_switch)
+            || (!switch && self.quirks.reselect_clears_security)
+        {
             self.session.verified.clear();
         }
         self.session.current_df = index;

@@ -65,6 +65,11 @@ pub struct Quirks {
     /// the same application keeps it (JICSAP 5.1.3 rule 2 as documented by MYNA-CARD;
     /// reference §2.5 calls it not established).
     pub keep_security_on_df_switch: bool,
+    /// Clear verified keys when the *current* application is selected again (SELECT by DF
+    /// name of the DF that is already current). Off: re-selecting keeps them (JICSAP 5.1.3
+    /// as MYNA-CARD documents it). On: what OpenSC's answer to CVE-2023-40660 assumes of a
+    /// card whose driver "logs out" by re-selecting the application.
+    pub reselect_clears_security: bool,
     /// The MF-level GET DATA object `7F21` is absent, as on older cards (reference §1.7).
     pub no_7f21_data_object: bool,
     /// GET DATA `5F51` (contact ATR) answers only with an application selected, not at MF

@@ -169,21 +169,19 @@ impl SignatureScheme {
                 if input.is_empty() || input.len() > MAX_RAW_INPUT {
                     return Err(CardError::SigningInputLength);
                 }
-                key.sign(Pkcs1v15Sign::new_unprefixed(), input)
+                pkcs1_sign(key, Pkcs1v15Sign::new_unprefixed(), input)
             }
             Self::Pkcs1BareSha256 => {
-                key.sign(Pkcs1v15Sign::new_unprefixed(), &Sha256::digest(input))
+                pkcs1_sign(key, Pkcs1v15Sign::new_unprefixed(), &Sha256::digest(input))
             }
             Self::Pkcs1Sha256Prehashed => {
-                key.sign(Pkcs1v15Sign::new::<Sha256>(), sha256_input(input)?)
+                pkcs1_sign(key, Pkcs1v15Sign::new::<Sha256>(), sha256_input(input)?)
             }
-            Self::Pkcs1Sha256 => key.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input)),
-            Self::PssPrehashed => {
-                key.pss_sign_prehash_with_rng::<Sha256, _>(rng, sha256_input(input)?)
+            Self::Pkcs1Sha256 => {
+                pkcs1_sign(key, Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input))
             }
-            Self::PssSha256 => {
-                key.pss_sign_prehash_with_rng::<Sha256, _>(rng, &Sha256::digest(input))
-            }
+            Self::PssPrehashed => pss_sign(key, rng, sha256_input(input)?),
+            Self::PssSha256 => pss_sign(key, rng, &Sha256::digest(input)),
         };
         result.map_err(|_| CardError::NoPreciseDiagnosis)
     }
@@ -204,8 +202,50 @@ pub fn internal_authenticate(key: &PrivateKey, challenge: &[u8]) -> Result<Vec<u
     if challenge.is_empty() || challenge.len() > 255 {
         return Err(CardError::WrongLength);
     }
-    key.sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(challenge))
-        .map_err(|_| CardError::NoPreciseDiagnosis)
+    pkcs1_sign(
+        key,
+        Pkcs1v15Sign::new::<Sha256>(),
+        &Sha256::digest(challenge),
+    )
+    .map_err(|_| CardError::NoPreciseDiagnosis)
+}
+
+/// The PKCS #1 v1.5 private-key operation.
+///
+/// Under the fuzzer (`--cfg fuzzing`, which cargo-fuzz sets for every crate) it is a
+/// stand-in of the signature's length that fails exactly where the real one does — a
+/// digest of the wrong length for the scheme, an input too long for the key — because
+/// under coverage instrumentation the big-integer arithmetic made each signature cost
+/// milliseconds (measured with `perf`: nine tenths of the `card` target's time), and that
+/// arithmetic is the `rsa` crate's, not this card's. Every other path of the card is the
+/// same under the fuzzer.
+fn pkcs1_sign(key: &PrivateKey, scheme: Pkcs1v15Sign, hashed: &[u8]) -> rsa::Result<Vec<u8>> {
+    #[cfg(fuzzing)]
+    {
+        use rsa::traits::PublicKeyParts as _;
+        let k = key.size();
+        if scheme.hash_len.is_some_and(|n| n != hashed.len()) {
+            return Err(rsa::Error::InputNotHashed);
+        }
+        if k < scheme.prefix.len() + hashed.len() + 11 {
+            return Err(rsa::Error::MessageTooLong);
+        }
+        Ok(vec![0; k])
+    }
+    #[cfg(not(fuzzing))]
+    key.sign(scheme, hashed)
+}
+
+/// RSASSA-PSS with SHA-256 over a digest; under the fuzzer a stand-in as [`pkcs1_sign`].
+fn pss_sign(key: &PrivateKey, rng: &mut impl CryptoRng, digest: &[u8]) -> rsa::Result<Vec<u8>> {
+    #[cfg(fuzzing)]
+    {
+        use rsa::traits::PublicKeyParts as _;
+        let _ = (rng, digest);
+        Ok(vec![0; key.size()])
+    }
+    #[cfg(not(fuzzing))]
+    key.pss_sign_prehash_with_rng::<Sha256, _>(rng, digest)
 }
 
 #[cfg(test)]
