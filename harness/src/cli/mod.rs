@@ -291,6 +291,13 @@ pub struct ExecArgs {
     /// the profile's own faults (docs/faults.md).
     #[arg(long = "fault", value_name = "YAML")]
     pub faults: Vec<String>,
+    /// Pull the card out of the reader SECONDS after the program starts (whatever it is
+    /// doing), as a user does.
+    #[arg(long, value_name = "SECONDS", value_parser = commands::serve::parse_wait)]
+    pub remove_after: Option<Duration>,
+    /// With --remove-after: put it back SECONDS later [default: leave it out].
+    #[arg(long, value_name = "SECONDS", value_parser = commands::serve::parse_wait, requires = "remove_after")]
+    pub reinsert_after: Option<Duration>,
     /// `realistic`: answers take as long as a real card's would (the link's bit rate and
     /// framing, the card's computation; docs/timing.md). Same as --set timing.mode=realistic.
     #[arg(long, value_name = "MODE", value_parser = ["fast", "realistic"])]
@@ -495,6 +502,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                     .chain(a.timing.map(|t| format!("timing.mode={t}")))
                     .collect(),
                 faults: a.faults,
+                removal: a.remove_after.map(|at| (at, a.reinsert_after)),
                 state: a.state,
                 transcript: a.transcript,
                 json: a.json,

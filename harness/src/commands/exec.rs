@@ -34,6 +34,8 @@ pub struct Options {
     pub sets: Vec<String>,
     /// Faults to add, each a YAML mapping as in a profile's `faults:`.
     pub faults: Vec<String>,
+    /// Pull the card out this long after the program starts; back after the second value.
+    pub removal: Option<(Duration, Option<Duration>)>,
     /// Keep the card's secrets and counters in this file across runs.
     pub state: Option<PathBuf>,
     /// Write the APDU transcript here.
@@ -121,6 +123,9 @@ pub fn run(options: &Options) -> Result<u8, Error> {
         .map_err(|e| setup(host_error(e)))?;
     let ready = started.elapsed();
     let mut output = Captured::default();
+    if let Some((after, back)) = options.removal {
+        reader.schedule_removal(after, back);
+    }
     let outcome = match runtime.block_on(signals.pending()) {
         Some(signal) => Err(Error::Exec(ExecFailure::Signal(signal))),
         None => runtime.block_on(run_program(

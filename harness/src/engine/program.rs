@@ -137,6 +137,9 @@ fn run_program(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
+    if let Some((after, back)) = exec.removal {
+        reader.schedule_removal(after, back);
+    }
     let finished = run_captured(&argv, &env, dir, exec.timeout);
     let state = card.after();
     reader.remove();

@@ -143,6 +143,24 @@ impl CardInReader {
         self.slot.take();
     }
 
+    /// Pulls the card out of the reader `after` from now, and puts it back `back` later
+    /// (never: `None`), on a thread of its own — card-side control while the program runs.
+    /// The card loses power when it leaves, as in a real reader.
+    pub fn schedule_removal(&self, after: Duration, back: Option<Duration>) {
+        let Some(slot) = &self.slot else { return };
+        let handle = slot.handle().clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            if !handle.remove() {
+                return;
+            }
+            if let Some(back) = back {
+                std::thread::sleep(back);
+                handle.insert();
+            }
+        });
+    }
+
     /// Waits until the reader has the card: the slot is polled and powered by the vpcd
     /// driver, and (with a probe) `mynasim card readers` through the same socket shows its
     /// ATR.

@@ -67,6 +67,14 @@ pub struct ExecSpec {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub timeout: Option<Spanned<f64>>,
+    /// Pull the card out of the reader this many seconds after the program starts.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub remove_after: Option<Spanned<f64>>,
+    /// With `remove_after`: put it back this many seconds later (default: leave it out).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub reinsert_after: Option<Spanned<f64>>,
     /// The exit status: a number, or `nonzero`. Default 0.
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]

@@ -84,6 +84,8 @@ pub struct ExecPlan {
     pub env: Vec<(String, Template)>,
     /// Its time limit.
     pub timeout: std::time::Duration,
+    /// The card pulled out this long after the program starts, and back after the second.
+    pub removal: Option<(std::time::Duration, Option<std::time::Duration>)>,
     /// The exit status.
     pub exit: ExitExpect,
     /// Checks on standard output.

@@ -370,3 +370,32 @@ fn exec_takes_a_scenarios_card_and_overrides_on_top() {
     assert_eq!(o.status.code(), Some(125), "{}", text(&o));
     assert!(text(&o).contains("holds 1 scenario(s)"), "{}", text(&o));
 }
+
+/// `--remove-after` pulls the card out while the program runs (and `--reinsert-after` puts
+/// it back): PC/SC shows the card, then no card, then the card again.
+#[test]
+fn exec_pulls_the_card_out_and_puts_it_back_on_time() {
+    let o = exec(
+        &["--remove-after", "0.5", "--reinsert-after", "2.5"],
+        &[
+            "sh",
+            "-c",
+            "opensc-tool -l; sleep 2; opensc-tool -l; sleep 2.5; opensc-tool -l",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let seen: Vec<&str> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.ends_with(READER))
+        .map(|l| {
+            if l.starts_with("0    Yes") {
+                "in"
+            } else {
+                "out"
+            }
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(seen, ["in", "out", "in"], "{}", text(&o));
+}

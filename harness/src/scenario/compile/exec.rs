@@ -72,6 +72,29 @@ pub(super) fn compile(
             ));
         }
     };
+    let seconds = |v: &Option<serde_saphyr::Spanned<f64>>, key: &str| match v {
+        None => Ok(None),
+        Some(t) if t.value.is_finite() && t.value >= 0.0 && t.value <= MAX_TIMEOUT_SECS => {
+            Ok(Some(Duration::from_secs_f64(t.value)))
+        }
+        Some(t) => Err((
+            Some(t.referenced),
+            format!(".{key}"),
+            format!("{}: seconds from 0 to {MAX_TIMEOUT_SECS}", t.value),
+        )),
+    };
+    let remove_after = seconds(&spec.remove_after, "remove_after")?;
+    let reinsert_after = seconds(&spec.reinsert_after, "reinsert_after")?;
+    if remove_after.is_none()
+        && let Some(t) = &spec.reinsert_after
+    {
+        return Err((
+            Some(t.referenced),
+            ".reinsert_after".into(),
+            "puts back a card `remove_after` pulled out: give `remove_after` too".into(),
+        ));
+    }
+    let removal = remove_after.map(|at| (at, reinsert_after));
     let exit = match &spec.exit {
         None => ExitExpect::Code(0),
         Some(value) => exit(&value.value).ok_or_else(|| {
@@ -134,6 +157,7 @@ pub(super) fn compile(
         shown: spec.run.clone(),
         env,
         timeout,
+        removal,
         exit,
         stdout,
         stderr,
@@ -387,6 +411,12 @@ mod tests {
         assert!(p.setup.is_empty());
         let d = plan("  run: [true]\n  exit: 3\n");
         assert_eq!((d.exit, d.timeout), (ExitExpect::Code(3), DEFAULT_TIMEOUT));
+        assert_eq!(d.removal, None);
+        let r = plan("  run: [true]\n  remove_after: 0.5\n  reinsert_after: 2\n");
+        assert_eq!(
+            r.removal,
+            Some((Duration::from_millis(500), Some(Duration::from_secs(2))))
+        );
     }
 
     #[test]
@@ -428,6 +458,11 @@ mod tests {
             f(":5:9: exec.exit: 256: an exit status (0–255) or `nonzero`")
         );
         assert!(e("  run: [x]\n  exit: zero\n").contains("exec.exit"));
+        assert!(e("  run: [x]\n  remove_after: -1\n").contains("exec.remove_after: -1: seconds"));
+        assert!(
+            e("  run: [x]\n  reinsert_after: 1\n")
+                .contains("exec.reinsert_after: puts back a card `remove_after` pulled out")
+        );
         assert!(e("  run: [x]\n  exit: -1\n").contains("exec.exit"));
         assert!(e("  run: [x]\n  env: { \"A=B\": x }\n").contains("exec.env.A=B"));
         assert_eq!(
