@@ -333,4 +333,8 @@ impl VirtualCard for SharedCard {
     fn deliver(&mut self) -> mynasim_simulator::card::Deliver {
         self.with(|s| s.card.deliver()).unwrap_or_default()
     }
+
+    fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> bool {
+        self.with(|s| s.card.arm_faults(plan)).unwrap_or(false)
+    }
 }

@@ -176,6 +176,10 @@ fn send_op(
             Ok((Vec::new(), OK))
         }
         Op::Raw(bytes) => s.send(bytes.render(captures)),
+        Op::Fault(plan) => {
+            s.link.arm_faults((**plan).clone())?;
+            Ok((Vec::new(), OK))
+        }
     }
 }
 

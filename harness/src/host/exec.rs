@@ -110,11 +110,16 @@ impl CardInReader {
             }
         })
         .map_err(|e| HostError::Io(format!("cannot start the card's thread: {e}")))?;
-        let this = Self {
+        let mut this = Self {
             slot: Some(slot),
             reader,
             recording,
         };
+        if let Some((pcscd, _)) = this.reader.private.as_mut() {
+            pcscd
+                .wait_ready(Duration::from_secs(10))
+                .map_err(|e| HostError::Unreachable(e.to_string()))?;
+        }
         this.wait_ready(wait, probe)?;
         Ok(this)
     }
@@ -234,18 +239,13 @@ impl Reader {
                 })?;
                 let socket = pcscd.socket();
                 let addr = SocketAddr::from(([127, 0, 0, 1], ports.base));
-                // Made before the wait, so a pcscd that never gets ready is still stopped.
-                let mut reader = Self {
+                // Not waited for here: the card starts connecting at once, so pcscd's first
+                // presence poll can already find it (the next comes 400 ms later).
+                Ok(Self {
                     private: Some((pcscd, ports)),
                     socket: Some(socket),
                     addr,
-                };
-                if let Some((pcscd, _)) = reader.private.as_mut() {
-                    pcscd
-                        .wait_ready(Duration::from_secs(10))
-                        .map_err(|e| HostError::Unreachable(e.to_string()))?;
-                }
-                Ok(reader)
+                })
             }
         }
     }

@@ -128,6 +128,10 @@ impl VirtualCard for PersistentCard {
     fn deliver(&mut self) -> mynasim_simulator::card::Deliver {
         self.card.deliver()
     }
+
+    fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> bool {
+        self.card.arm_faults(plan)
+    }
 }
 
 /// Writes a state atomically and durably: a temporary file (owner-only) synced and renamed

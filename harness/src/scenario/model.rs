@@ -35,6 +35,10 @@ pub struct Scenario {
     /// The card.
     #[serde(default)]
     pub card: CardSpec,
+    /// Faults for the whole run, added after the card's own (`docs/faults.md`).
+    #[serde(default)]
+    #[schemars(with = "Vec<mynasim_simulator::card::FaultSpec>")]
+    pub faults: Vec<mynasim_simulator::card::FaultSpec>,
     /// The steps, in order. A scenario has `steps` or `exec`.
     #[serde(default)]
     #[schemars(with = "Vec<Step>")]
@@ -272,6 +276,7 @@ const STEP_KEYS: &[&str] = &[
     "get_data",
     "internal_authenticate",
     "power",
+    "fault",
     "apdu",
     "expect",
     "as",
@@ -322,6 +327,7 @@ impl<'de> Deserialize<'de> for Step {
                         "get_data" => Action::GetData(map.next_value()?),
                         "internal_authenticate" => Action::InternalAuthenticate(map.next_value()?),
                         "power" => Action::Power(map.next_value()?),
+                        "fault" => Action::Fault(map.next_value()?),
                         "apdu" => Action::Apdu(map.next_value()?),
                         other => return Err(A::Error::unknown_field(other, STEP_KEYS)),
                     };
@@ -336,7 +342,7 @@ impl<'de> Deserialize<'de> for Step {
                     return Err(A::Error::custom(
                         "a step needs an action: one of select, select_ef, verify, retries, change_pin, \
                          change_key, read, read_record, sign, get_challenge, get_data, \
-                         internal_authenticate, power, apdu",
+                         internal_authenticate, power, fault, apdu",
                     ));
                 };
                 Ok(Step {
@@ -424,6 +430,9 @@ pub enum Action {
     InternalAuthenticate(InternalAuthenticate),
     /// Power the card `off`, `on`, or `reset` it (warm).
     Power(Power),
+    /// Arms a fault on the card from this point on, written as an entry of a profile's
+    /// `faults:` (docs/faults.md); `after_apdus` counts from here. In-process card only.
+    Fault(mynasim_simulator::card::FaultSpec),
     /// A raw command APDU in hex (spaces allowed); `${name}` inserts captured bytes.
     Apdu(String),
 }

@@ -225,6 +225,8 @@ pub enum Power {
 /// What one step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Arm faults on the card from here on.
+    Fault(Box<mynasim_simulator::card::FaultPlan>),
     /// SELECT DF by name.
     Select(Vec<u8>),
     /// SELECT EF.

@@ -63,6 +63,20 @@ pub trait Link {
     /// # Errors
     /// No answer: the card is unpowered, removed, or the link failed.
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TargetError>;
+
+    /// Arms faults on the card from now on (a `fault:` step). Only the in-process card can:
+    /// elsewhere the card is in another process or is a real one.
+    ///
+    /// # Errors
+    /// This target's card cannot take faults.
+    fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> Result<(), TargetError> {
+        let _ = plan;
+        Err(TargetError::Protocol(
+            "a `fault:` step needs the in-process card (target sim, or an exec scenario's \
+             setup); put the fault in `card.set.faults` to reach a card in a reader"
+                .to_owned(),
+        ))
+    }
     /// Whether this is the scenario's own card (so its profile, state and secrets apply).
     fn runs_scenario_card(&self) -> bool;
 }

@@ -110,6 +110,16 @@ impl Link for SimLink {
     fn runs_scenario_card(&self) -> bool {
         true
     }
+
+    fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> Result<(), TargetError> {
+        if self.card.arm_faults(plan) {
+            Ok(())
+        } else {
+            Err(TargetError::Protocol(
+                "this card takes no faults (it is not a simulated My Number Card)".to_owned(),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

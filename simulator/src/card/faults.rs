@@ -286,9 +286,13 @@ impl FaultPlan {
         })
     }
 
-    /// Adds another plan's faults after this one's.
+    /// Adds another plan's faults after this one's; their `after_apdus` count from now.
     pub fn append(&mut self, other: FaultPlan) {
-        self.faults.extend(other.faults);
+        let seen = self.seen;
+        self.faults.extend(other.faults.into_iter().map(|mut f| {
+            f.after_apdus = f.after_apdus.saturating_add(seen);
+            f
+        }));
     }
 
     /// Whether the plan has no fault.

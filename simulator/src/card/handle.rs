@@ -7,7 +7,7 @@
 //! scenario target, `mynasim serve`'s vpcd slots and the benchmarks.
 
 use super::Card;
-use super::faults::Deliver;
+use super::faults::{Deliver, FaultPlan};
 
 /// A card as a reader sees it: power, ATR, APDUs. Sans-IO, like [`Card`].
 pub trait VirtualCard {
@@ -27,6 +27,12 @@ pub trait VirtualCard {
     /// ([`super::faults`]). Taken: asking again says [`Deliver::Now`]. Default: now.
     fn deliver(&mut self) -> Deliver {
         Deliver::Now
+    }
+    /// Adds faults that apply from now on (a scenario's `fault:` step); whether this card
+    /// takes faults. Default: it does not.
+    fn arm_faults(&mut self, plan: FaultPlan) -> bool {
+        let _ = plan;
+        false
     }
 }
 
@@ -54,6 +60,11 @@ impl VirtualCard for Card {
     fn deliver(&mut self) -> Deliver {
         Card::deliver(self)
     }
+
+    fn arm_faults(&mut self, plan: FaultPlan) -> bool {
+        self.add_faults(plan);
+        true
+    }
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
@@ -79,6 +90,10 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
 
     fn deliver(&mut self) -> Deliver {
         (**self).deliver()
+    }
+
+    fn arm_faults(&mut self, plan: FaultPlan) -> bool {
+        (**self).arm_faults(plan)
     }
 }
 

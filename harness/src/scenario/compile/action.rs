@@ -3,6 +3,7 @@
 
 use mynasim_simulator::apdu::{Instruction, KeyReference};
 use mynasim_simulator::apps::AppId;
+use mynasim_simulator::card::FaultPlan;
 use mynasim_simulator::hex;
 use mynasim_simulator::security::ClientDigest;
 
@@ -115,6 +116,16 @@ pub(super) fn compile(action: &Action, scope: &Scope<'_>) -> Result<(String, Op)
                 model::Power::Reset => ("reset", Power::Reset),
             };
             (format!("power {word}"), Op::Power(power))
+        }
+        Action::Fault(spec) => {
+            let plan =
+                FaultPlan::compile(std::slice::from_ref(spec), scope.card.personalisation.seed)
+                    .map_err(|(path, message)| {
+                        let rest = path.strip_prefix("faults[0]").unwrap_or(&path);
+                        (format!(".fault{rest}"), message)
+                    })?;
+            let on = spec.on.as_deref().unwrap_or("every command");
+            (format!("fault on {on}"), Op::Fault(Box::new(plan)))
         }
         Action::Apdu(text) => {
             // Sent as written: a malformed APDU is a legitimate test of the card's 67 00.

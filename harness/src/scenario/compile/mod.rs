@@ -88,7 +88,15 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         }
         _ => {}
     }
-    let (card, profile_label) = card::resolve(&s.card, dir, &origin, cache)?;
+    let (mut card, profile_label) = card::resolve(&s.card, dir, &origin, cache)?;
+    if !s.faults.is_empty() {
+        let plan =
+            mynasim_simulator::card::FaultPlan::compile(&s.faults, card.personalisation.seed)
+                .map_err(|(path, message)| at(&s.name.referenced, &path, message))?;
+        let mut own = (*card).clone();
+        own.card.add_faults(plan);
+        card = std::sync::Arc::new(own);
+    }
     let mut known: HashSet<String> = HashSet::new();
     let body = match &s.exec {
         None => Body::Steps(compile_steps(&s.steps, "steps", &card, &mut known, &at)?),
@@ -389,6 +397,43 @@ steps:
         assert_eq!(
             error("version: 1\nname: unit\nsteps: []\n"),
             at(":2:7: steps: a scenario needs at least one step (or an `exec:` program)")
+        );
+    }
+
+    #[test]
+    fn fault_steps_and_scenario_faults_compile_or_name_their_key() {
+        let step = last("  - fault: { on: verify, tear: {} }\n");
+        assert_eq!(step.label, "fault on verify");
+        assert!(matches!(step.op, Op::Fault(_)));
+        assert_eq!(
+            step_error("  - fault: { on: zz, tear: {} }\n"),
+            at(
+                ":4:5: steps[0].fault.on: `zz`: `z` is not a hex digit, `?`, `..` or an instruction name (verify, select, read_binary, compute_digital_signature, …)"
+            )
+        );
+        assert!(step_error("  - fault: { status: 6F }\n").contains("steps[0].fault.status: `6F`"));
+        let plan = compile_with(
+            "version: 1\nname: unit\nfaults: [{ status: 6F00 }]\nsteps:\n  - select: jpki\n",
+            cache(),
+        )
+        .unwrap();
+        let mut card = plan.card.card.clone();
+        card.power_on();
+        assert_eq!(
+            card.transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x01, 0xD3]),
+            [0x6F, 0x00]
+        );
+        assert_eq!(
+            error("version: 1\nname: unit\nfaults: [{ status: 6F }]\nsteps:\n  - power: on\n"),
+            at(":2:7: faults[0].status: `6F`: a status word in hex, e.g. 6F00")
+        );
+        // The cached card is not changed by a scenario's faults.
+        let plain = compile_with(&scenario("  - power: on\n"), cache()).unwrap();
+        let mut card = plain.card.card.clone();
+        card.power_on();
+        assert_ne!(
+            card.transmit(&[0x00, 0xA4, 0x04, 0x0C, 0x01, 0xD3]),
+            [0x6F, 0x00]
         );
     }
 
