@@ -74,8 +74,11 @@ pub enum Command {
 }
 
 const RUN_HELP: &str = "\
-Each scenario file describes a card (a profile plus overrides) and steps with expectations;
-docs/scenarios.md documents the format and `mynasim schema scenario` prints its JSON Schema.
+Each scenario file describes a card (a profile plus overrides) and steps with expectations,
+or a program under test (`exec:`) and what it must do; docs/scenarios.md documents the
+format and `mynasim schema scenario` prints its JSON Schema. Programs under test run with
+the card in a pcscd of their own (pcscd and vsmartcard-vpcd needed; without them those
+scenarios are n/a and say why).
 
 Targets:
   sim            the scenario's own card, in process (default; no system packages)
@@ -213,19 +216,27 @@ masked as **) and power changes; -vv adds pcscd's presence polls. MYNASIM_LOG=<f
 overrides.";
 
 const EXEC_HELP: &str = "\
-exec starts a pcscd of its own (a mount namespace with a vpcd reader on free ports; it
-needs root, pcscd and vsmartcard-vpcd: ci/setup installs them), inserts the card into
-\"Virtual PCD 00 00\", waits until PC/SC shows it, and runs CMD with PCSCLITE_CSOCK_NAME
-pointing at that pcscd (and MYNASIM_READER naming the reader), so parallel execs never see
-each other and the system's pcscd is untouched. --pcscd system uses the machine's pcscd and
-its vpcd slot (--vpcd) instead. When CMD ends, exec stops everything it started. Ctrl-C,
-SIGTERM and SIGHUP are passed to CMD.
+exec starts a pcscd of its own with a vpcd reader on free ports (a mount namespace as root,
+a user namespace as a normal user; where both are refused, on the machine's socket path,
+one exec at a time; docs/ci.md), inserts the card into \"Virtual PCD 00 00\", waits until
+PC/SC shows it, and runs CMD with PCSCLITE_CSOCK_NAME pointing at that pcscd (and
+MYNASIM_READER naming the reader), so parallel execs never see each other and the system's
+pcscd is untouched. --pcscd system uses the machine's pcscd and its vpcd slot (--vpcd)
+instead. When CMD ends, exec stops everything it started. Ctrl-C, SIGTERM and SIGHUP are
+passed to CMD. It needs pcscd and vsmartcard-vpcd (ci/setup installs them).
 
 Examples:
   mynasim exec -- opensc-tool --list-readers
   mynasim exec --profile locked.yaml -- pytest tests/card
   mynasim exec --set pins.auth.tries_left=1 --transcript card.log -- ./my-app sign
   mynasim exec --state card.json -- ./my-app login      (the card remembers across runs)
+  mynasim exec --fault '{on: compute_digital_signature, remove: {}}' -- ./my-app sign
+  mynasim exec --timing realistic --json run.json -- ./my-app login
+  mynasim exec --remove-after 2 --reinsert-after 3 -- ./my-app wait-for-card
+  mynasim exec --scenario app-scenarios/locked.yaml -- ./my-app login
+
+To check how CMD behaved (what it sent, the card's state afterwards), write an app scenario
+(`exec:` in a scenario file; docs/scenarios.md) and use `mynasim run`.
 
 Exit status: CMD's own. exec's failures: 125 (card, profile, pcscd or reader; the reason is
 printed), 126 (CMD cannot be executed), 127 (CMD not found), 128+N (CMD killed by signal N).";
