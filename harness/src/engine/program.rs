@@ -210,13 +210,16 @@ fn tail(text: &str, limit: usize) -> String {
 struct Shared {
     card: Card,
     counting: bool,
+    /// The program has sent a command: power events from here on are its resets (before
+    /// it, pcscd's own power-on of a freshly inserted card may still arrive).
+    commanded: bool,
     signatures: BTreeMap<String, u32>,
     resets: u32,
 }
 
 /// The card, shared between the reader's thread and the engine, which reads its state when
-/// the program has ended. Counts signatures and resets once [`SharedCard::start_counting`]
-/// is called (after the reader's own power-on).
+/// the program has ended. Counts signatures once [`SharedCard::start_counting`] is called,
+/// and resets (power-ons, warm resets) once the program has sent its first command.
 #[derive(Debug, Clone)]
 struct SharedCard(Arc<Mutex<Shared>>);
 
@@ -230,6 +233,7 @@ impl SharedCard {
         Self(Arc::new(Mutex::new(Shared {
             card,
             counting: false,
+            commanded: false,
             signatures: BTreeMap::new(),
             resets: 0,
         })))
@@ -256,7 +260,7 @@ impl SharedCard {
                 CardEvent::Signed { app, key, .. } => {
                     *s.signatures.entry(key_name(app.name(), key.0)).or_default() += 1;
                 }
-                CardEvent::PoweredOn | CardEvent::WarmReset => s.resets += 1,
+                CardEvent::PoweredOn | CardEvent::WarmReset if s.commanded => s.resets += 1,
                 _ => {}
             }
         }
@@ -324,6 +328,7 @@ impl VirtualCard for SharedCard {
         let done = self.with(|s| {
             s.card.transmit_into(apdu, out);
             Self::count(s);
+            s.commanded |= s.counting;
         });
         if done.is_none() {
             out.clear();

@@ -182,7 +182,25 @@ impl CardInReader {
             ))
         })?;
         tracing::debug!("slot ready: {status:?}");
-        let Some(probe) = probe else { return Ok(()) };
+        let Some(probe) = probe else {
+            // Without a PC/SC probe: pcscd powers a card on once it has seen it, and clients
+            // can connect from then on.
+            while start.elapsed() < wait {
+                let powered = self.recording.lock().is_ok_and(|r| {
+                    r.transcript
+                        .entries
+                        .iter()
+                        .any(|e| matches!(e.event, Event::PowerOn { .. }))
+                });
+                if powered {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            return Err(HostError::Unreachable(format!(
+                "pcscd did not power the card in `{READER}` on within {wait:?}"
+            )));
+        };
         while start.elapsed() < wait {
             let mut command = Command::new(probe);
             command.args(["card", "readers"]);
