@@ -224,9 +224,18 @@ fn exec_with_the_system_pcscd_uses_its_vpcd_slot() {
 #[test]
 fn exec_runs_without_root_in_a_user_namespace() {
     require_tools();
+    // The build may sit under a folder `nobody` cannot enter (a clone in /root): run a copy.
+    let dir = TempDir::new("exec-nobody");
+    let bin = dir.join("mynasim");
+    std::fs::copy(env!("CARGO_BIN_EXE_mynasim"), &bin).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let o = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_mynasim"))
+        .arg(&bin)
         .args(["exec", "--", "opensc-tool", "--list-readers"])
         .current_dir("/")
         .output()
