@@ -250,6 +250,8 @@ impl Reader {
                     ports.base
                 ));
                 let pcscd = PrivatePcscd::start(&dir, ports.base, false).map_err(|e| {
+                    // Nothing of it runs: its folder goes too.
+                    let _ = std::fs::remove_dir_all(&dir);
                     HostError::Unreachable(format!(
                         "cannot start a private pcscd: {e} (it needs pcscd, vsmartcard-vpcd and \
                          unshare, and root or user namespaces; or use --pcscd system)"
