@@ -291,10 +291,12 @@ impl Card {
                 self.deliver = Deliver::Gone(back);
             }
             FaultAction::Tear(back) => {
-                // Decrement before compare (reference §2.4): the try is paid first.
-                if let Some((app, key)) = self.verify_attempt(apdu) {
-                    let paid = self.state().with_attempt(app, key);
-                    let _ = self.restore_state(&paid);
+                // Decrement before compare (reference §2.4): the first half of VERIFY runs,
+                // the power goes before the second.
+                if let Some((app, key)) = self.verify_attempt(apdu)
+                    && let Some(pin) = self.df_mut(app).and_then(|df| df.pin_mut(key))
+                {
+                    let _ = pin.begin_verify();
                 }
                 self.power_off();
                 self.deliver = Deliver::Gone(back);

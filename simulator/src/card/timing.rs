@@ -262,12 +262,11 @@ impl TimingModel {
                 let frame = |bytes: usize| (22.0 + 10.0 * bytes as f64) * etu;
                 // The card's turnaround before each of its frames: TR0 + TR1 (64 + 80 / fs).
                 let turnaround = (64.0 + 80.0) * 16.0 / FC;
-                // PCB + CRC_B around each information field.
+                // PCB + CRC_B (3 bytes) around each information field of a frame.
                 let blocks = |len: usize, size: usize| -> Vec<usize> {
-                    let room = size.saturating_sub(3).max(1);
-                    let n = len.div_ceil(room).max(1);
-                    (0..n)
-                        .map(|i| room.min(len.saturating_sub(i * room)) + 3)
+                    chain(len, size.saturating_sub(3))
+                        .into_iter()
+                        .map(|b| b + 3)
                         .collect()
                 };
                 let mut t = 0.0;
@@ -297,22 +296,15 @@ impl TimingModel {
                 // NAD PCB LEN … LRC: 4 bytes around each information field; 11 etu each.
                 let block = |bytes: usize| 11.0 * etu * (bytes + 4) as f64;
                 let bgt = 22.0 * etu;
-                let chunks = |len: usize, size: usize| -> Vec<usize> {
-                    let size = size.max(1);
-                    let n = len.div_ceil(size).max(1);
-                    (0..n)
-                        .map(|i| size.min(len.saturating_sub(i * size)))
-                        .collect()
-                };
                 let mut t = 0.0;
-                let up = chunks(command.len(), ifsc);
+                let up = chain(command.len(), ifsc);
                 for (i, b) in up.iter().enumerate() {
                     t += block(*b);
                     if i + 1 < up.len() {
                         t += 2.0 * bgt + block(0); // R-block from the card
                     }
                 }
-                let down = chunks(response.len(), 254);
+                let down = chain(response.len(), 254);
                 for (i, b) in down.iter().enumerate() {
                     t += bgt + block(*b);
                     if i + 1 < down.len() {
@@ -329,6 +321,16 @@ impl TimingModel {
             }
         }
     }
+}
+
+/// The information-field sizes of the blocks an APDU of `len` bytes is chained into, at
+/// most `room` bytes each (at least one block, possibly empty).
+fn chain(len: usize, room: usize) -> Vec<usize> {
+    let room = room.max(1);
+    let n = len.div_ceil(room).max(1);
+    (0..n)
+        .map(|i| room.min(len.saturating_sub(i * room)))
+        .collect()
 }
 
 /// S(WTX) exchanges a computation needs: one per full waiting time it lasts.
