@@ -16,7 +16,7 @@ use mynasim_simulator::card::{FaultPlan, FaultSpec, VirtualCard};
 use serde_saphyr::{Location, Spanned};
 
 use crate::exit::{Error, ExecFailure};
-use crate::host::exec::{CardInReader, HostError};
+use crate::host::exec::{CardInReader, HostError, Output, SpawnError};
 use crate::host::state::PersistentCard;
 use crate::scenario::compile::card;
 use crate::scenario::model::CardSpec;
@@ -163,9 +163,9 @@ pub fn run(options: &Options) -> Result<u8, Error> {
             "ending": ending,
             "ready_millis": u64::try_from(ready.as_millis()).unwrap_or(u64::MAX),
             "run_millis": u64::try_from(ran.as_millis()).unwrap_or(u64::MAX),
-            "stdout": String::from_utf8_lossy(&output.stdout),
-            "stderr": String::from_utf8_lossy(&output.stderr),
-            "output_dropped_bytes": output.dropped,
+            "stdout": output.stdout.text(),
+            "stderr": output.stderr.text(),
+            "output_dropped_bytes": output.stdout.dropped + output.stderr.dropped,
             "exchanges": crate::report::json::exchanges(&transcript.entries, options.reveal),
             "exchanges_dropped": dropped,
         });
@@ -176,25 +176,21 @@ pub fn run(options: &Options) -> Result<u8, Error> {
     outcome
 }
 
-/// The most bytes of each output stream `--json` keeps.
-const CAPTURE_LIMIT: usize = 1 << 20;
-
-/// What CMD printed, for `--json` (it still reaches the terminal).
+/// What CMD printed, for `--json` (it still reaches the terminal), bounded like a program
+/// under test's output.
 #[derive(Debug, Default)]
 struct Captured {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    dropped: u64,
+    stdout: Output,
+    stderr: Output,
 }
 
-/// Copies a child's stream to ours, keeping the first [`CAPTURE_LIMIT`] bytes.
+/// Copies a child's stream to ours, keeping what [`Output::keep`] keeps.
 async fn tee(
     mut from: impl tokio::io::AsyncRead + Unpin,
     mut to: impl tokio::io::AsyncWrite + Unpin,
-) -> (Vec<u8>, u64) {
+) -> Output {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut kept = Vec::new();
-    let mut dropped = 0u64;
+    let mut kept = Output::default();
     let mut buf = vec![0u8; 8192];
     loop {
         match from.read(&mut buf).await {
@@ -203,13 +199,11 @@ async fn tee(
                 let chunk = buf.get(..n).unwrap_or_default();
                 let _ = to.write_all(chunk).await;
                 let _ = to.flush().await;
-                let room = CAPTURE_LIMIT.saturating_sub(kept.len()).min(n);
-                kept.extend_from_slice(chunk.get(..room).unwrap_or_default());
-                dropped += (n - room) as u64;
+                kept.keep(chunk);
             }
         }
     }
-    (kept, dropped)
+    kept
 }
 
 /// The exit class of a failure to put the card in a reader.
@@ -378,16 +372,13 @@ async fn run_program(
         cmd.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        let name = program.to_string_lossy().into_owned();
-        match e.kind() {
-            std::io::ErrorKind::NotFound => Error::Exec(ExecFailure::NotFound(name)),
-            std::io::ErrorKind::PermissionDenied => Error::Exec(ExecFailure::NotExecutable(name)),
-            _ => Error::Exec(ExecFailure::Setup(Box::new(Error::io(anyhow!(
-                "cannot start `{name}`: {e}"
-            ))))),
-        }
-    })?;
+    let mut child =
+        cmd.spawn()
+            .map_err(|e| match SpawnError::of(&program.to_string_lossy(), e) {
+                SpawnError::NotFound(name) => Error::Exec(ExecFailure::NotFound(name)),
+                SpawnError::NotExecutable(name) => Error::Exec(ExecFailure::NotExecutable(name)),
+                other => Error::Exec(ExecFailure::Setup(Box::new(Error::io(anyhow!("{other}"))))),
+            })?;
     let pid = child.id();
     let tees = child
         .stdout
@@ -403,23 +394,25 @@ async fn run_program(
         tokio::select! {
             status = child.wait() => break status,
             signal = signals.next() => {
-                if let Some(pid) = pid {
-                    let _ = std::process::Command::new("kill")
-                        .arg(format!("-{signal}"))
-                        .arg(pid.to_string())
-                        .status();
+                let to = match signal {
+                    2 => rustix::process::Signal::INT,
+                    1 => rustix::process::Signal::HUP,
+                    _ => rustix::process::Signal::TERM,
+                };
+                if let Some(pid) = pid
+                    .and_then(|p| i32::try_from(p).ok())
+                    .and_then(rustix::process::Pid::from_raw)
+                {
+                    let _ = rustix::process::kill_process(pid, to);
                 }
             }
         }
     }
     .map_err(|e| Error::io(anyhow!("cannot wait for the command: {e}")))?;
     if let (Some(captured), Some((out, err))) = (capture, tees) {
-        let (stdout, d1) = out.await.unwrap_or_default();
-        let (stderr, d2) = err.await.unwrap_or_default();
         *captured = Captured {
-            stdout,
-            stderr,
-            dropped: d1 + d2,
+            stdout: out.await.unwrap_or_default(),
+            stderr: err.await.unwrap_or_default(),
         };
     }
     use std::os::unix::process::ExitStatusExt as _;

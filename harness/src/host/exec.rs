@@ -317,6 +317,16 @@ pub struct Output {
 }
 
 impl Output {
+    /// Keeps what fits under [`OUTPUT_LIMIT`] of a chunk read, counts the rest.
+    pub fn keep(&mut self, chunk: &[u8]) {
+        let room = OUTPUT_LIMIT
+            .saturating_sub(self.bytes.len())
+            .min(chunk.len());
+        self.bytes
+            .extend_from_slice(chunk.get(..room).unwrap_or_default());
+        self.dropped += (chunk.len() - room) as u64;
+    }
+
     /// The kept bytes as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
@@ -353,6 +363,17 @@ pub enum SpawnError {
     Other(String, std::io::Error),
 }
 
+impl SpawnError {
+    /// What a failed spawn of `program` means.
+    pub fn of(program: &str, e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::NotFound => Self::NotFound(program.to_owned()),
+            std::io::ErrorKind::PermissionDenied => Self::NotExecutable(program.to_owned()),
+            _ => Self::Other(program.to_owned(), e),
+        }
+    }
+}
+
 /// Runs `argv` in `dir` with `env` added, standard input closed and its output kept
 /// (bounded), for at most `timeout`. The program leads a process group of its own, so a time
 /// out kills what it started too.
@@ -380,11 +401,7 @@ pub fn run_captured(
     for (key, value) in env {
         command.env(key, value);
     }
-    let mut child = command.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SpawnError::NotFound(program.clone()),
-        std::io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(program.clone()),
-        _ => SpawnError::Other(program.clone(), e),
-    })?;
+    let mut child = command.spawn().map_err(|e| SpawnError::of(program, e))?;
     let stdout = child.stdout.take().map(drain);
     let stderr = child.stderr.take().map(drain);
     let group = rustix::process::Pid::from_raw(i32::try_from(child.id()).unwrap_or(0));
@@ -440,13 +457,7 @@ fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHand
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let chunk = buf.get(..n).unwrap_or_default();
-                    let room = OUTPUT_LIMIT.saturating_sub(out.bytes.len()).min(n);
-                    out.bytes
-                        .extend_from_slice(chunk.get(..room).unwrap_or_default());
-                    out.dropped += (n - room) as u64;
-                }
+                Ok(n) => out.keep(buf.get(..n).unwrap_or_default()),
             }
         }
         out
