@@ -72,6 +72,16 @@ def read_certificate(conn):
     return out
 
 
+def sign_with_auth_key(conn, message):
+    """COMPUTE DIGITAL SIGNATURE of SHA-256(message) with the authentication key."""
+    select_ef(conn, AUTH_KEY)
+    digest_info = SHA256_PREFIX + hashlib.sha256(message).digest()
+    apdu = [0x80, 0x2A, 0x00, 0x80, len(digest_info)] + list(digest_info) + [0x00]
+    signature = ok(conn, "sign", apdu)
+    print(json.dumps({"signature_bytes": len(signature)}))
+    return 0
+
+
 def main(argv):
     conn = connect()
     ok(conn, "select JPKI", [0x00, 0xA4, 0x04, 0x0C, len(JPKI_AP)] + JPKI_AP)
@@ -81,12 +91,7 @@ def main(argv):
         print(json.dumps({"certificate_bytes": len(cert), "sha256": hashlib.sha256(cert).hexdigest()}))
         return 0
     if argv[:1] == ["sign-without-pin"]:
-        select_ef(conn, AUTH_KEY)
-        digest_info = SHA256_PREFIX + hashlib.sha256(b"no PIN of mine").digest()
-        apdu = [0x80, 0x2A, 0x00, 0x80, len(digest_info)] + list(digest_info) + [0x00]
-        signature = ok(conn, "sign", apdu)
-        print(json.dumps({"signature_bytes": len(signature)}))
-        return 0
+        return sign_with_auth_key(conn, b"no PIN of mine")
     if argv[:1] == ["sign"] and len(argv) >= 2:
         pin = list(argv[1].encode())
         retries = int(argv[3]) if argv[2:3] == ["--retry"] else 0
@@ -100,12 +105,7 @@ def main(argv):
                 continue
             print(json.dumps({"error": "verify", "sw": f"{sw1:02X}{sw2:02X}"}))
             return 3 if (sw1, sw2) in ((0x69, 0x83), (0x69, 0x84), (0x63, 0xC0)) else 2
-        select_ef(conn, AUTH_KEY)
-        digest_info = SHA256_PREFIX + hashlib.sha256(b"mynasim example").digest()
-        apdu = [0x80, 0x2A, 0x00, 0x80, len(digest_info)] + list(digest_info) + [0x00]
-        signature = ok(conn, "sign", apdu)
-        print(json.dumps({"signature_bytes": len(signature)}))
-        return 0
+        return sign_with_auth_key(conn, b"mynasim example")
     print(__doc__, file=sys.stderr)
     return 64
 
