@@ -201,10 +201,7 @@ impl PrivatePcscd {
     }
 
     /// [`PrivatePcscd::start`] with a chosen isolation.
-    ///
-    /// # Errors
-    /// As [`PrivatePcscd::start`].
-    pub fn start_isolated(
+    fn start_isolated(
         dir: &Path,
         port: u16,
         debug: bool,
@@ -300,11 +297,6 @@ impl PrivatePcscd {
                 PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", self.pid()))
             }
         }
-    }
-
-    /// How it is isolated.
-    pub fn isolation(&self) -> Isolation {
-        self.isolation
     }
 
     /// Waits until its socket exists.
