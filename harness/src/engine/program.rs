@@ -221,7 +221,12 @@ struct Shared {
 /// the program has ended. Counts signatures once [`SharedCard::start_counting`] is called,
 /// and resets (power-ons, warm resets) once the program has sent its first command.
 #[derive(Debug, Clone)]
-struct SharedCard(Arc<Mutex<Shared>>);
+struct SharedCard {
+    shared: Arc<Mutex<Shared>>,
+    /// This handle's copy of the card's ATR, refreshed at every power-on and reset it
+    /// makes (the ATR can change per activation: [`mynasim_simulator::card::Reader::Pupi`]).
+    atr: Vec<u8>,
+}
 
 /// `jpki/0018`.
 fn key_name(app: &str, fid: u16) -> String {
@@ -230,17 +235,21 @@ fn key_name(app: &str, fid: u16) -> String {
 
 impl SharedCard {
     fn new(card: Card) -> Self {
-        Self(Arc::new(Mutex::new(Shared {
-            card,
-            counting: false,
-            commanded: false,
-            signatures: BTreeMap::new(),
-            resets: 0,
-        })))
+        let atr = card.atr().to_vec();
+        Self {
+            shared: Arc::new(Mutex::new(Shared {
+                card,
+                counting: false,
+                commanded: false,
+                signatures: BTreeMap::new(),
+                resets: 0,
+            })),
+            atr,
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Shared) -> R) -> Option<R> {
-        self.0.lock().ok().map(|mut s| f(&mut s))
+        self.shared.lock().ok().map(|mut s| f(&mut s))
     }
 
     fn start_counting(&self) {
@@ -299,15 +308,17 @@ impl SharedCard {
 
 impl VirtualCard for SharedCard {
     fn atr(&self) -> &[u8] {
-        // The ATR is fixed at issue; the card's own is a `&'static` preset.
-        self.with(|s| s.card.atr()).unwrap_or(&[])
+        &self.atr
     }
 
     fn power_on(&mut self) {
-        self.with(|s| {
-            s.card.power_on();
+        if let Some(atr) = self.with(|s| {
+            let atr = s.card.power_on().to_vec();
             Self::count(s);
-        });
+            atr
+        }) {
+            self.atr = atr;
+        }
     }
 
     fn power_off(&mut self) {
@@ -318,10 +329,13 @@ impl VirtualCard for SharedCard {
     }
 
     fn reset(&mut self) {
-        self.with(|s| {
-            s.card.reset();
+        if let Some(atr) = self.with(|s| {
+            let atr = s.card.reset().to_vec();
             Self::count(s);
-        });
+            atr
+        }) {
+            self.atr = atr;
+        }
     }
 
     fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {

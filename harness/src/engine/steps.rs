@@ -194,7 +194,11 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
     match mode {
         ReadMode::Range(n) => s.send(build::read_binary(at(offset.into()), n)),
         ReadMode::Extended => s.send(build::read_binary_extended(at(offset.into()))),
-        ReadMode::Probe { first, reread } => {
+        ReadMode::Probe {
+            first,
+            reread,
+            chunk,
+        } => {
             let (head, sw) = s.send(build::read_binary(at(offset.into()), first.into()))?;
             let Some(total) = ber_size(&head).filter(|_| sw == OK) else {
                 return Ok((head, sw));
@@ -205,8 +209,8 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
                 if position > MAX_OFFSET {
                     break;
                 }
-                let chunk = (total - out.len()).min(256);
-                let (data, sw) = s.send(build::read_binary(at(position), chunk))?;
+                let le = (total - out.len()).min(chunk);
+                let (data, sw) = s.send(build::read_binary(at(position), le))?;
                 if sw != OK || data.is_empty() {
                     return Ok((out, sw));
                 }
@@ -215,11 +219,11 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
             out.truncate(total);
             Ok((out, OK))
         }
-        ReadMode::Whole => {
+        ReadMode::Whole { chunk: le } => {
             let mut out = Vec::new();
             let mut position = usize::from(offset);
             loop {
-                let (chunk, sw) = s.send(build::read_binary(at(position), 256))?;
+                let (chunk, sw) = s.send(build::read_binary(at(position), le))?;
                 if sw == OFFSET_OUTSIDE && !out.is_empty() {
                     return Ok((out, OK));
                 }
@@ -229,7 +233,7 @@ fn read(s: &mut Session<'_>, offset: u16, mode: ReadMode) -> Result<(Vec<u8>, u1
                 let n = chunk.len();
                 out.extend(chunk);
                 position += n;
-                if n < 256 || position > MAX_OFFSET {
+                if n < le || position > MAX_OFFSET {
                     return Ok((out, OK));
                 }
             }
@@ -350,7 +354,8 @@ pub(super) fn run_steps(
                     op: &step.op,
                     message: message.as_deref(),
                 };
-                let failures = check::check(&step.expect, sw, &data, &ctx);
+                let mut failures = check::check(&step.expect, sw, &data, &ctx);
+                failures.extend(check::reads(&step.expect, &entries));
                 if let Some(name) = &step.capture {
                     captures.insert(name.clone(), data);
                 }

@@ -495,6 +495,11 @@ pub struct Read {
     /// of going on from where the probe ended (MYNA-RS).
     #[serde(default)]
     pub reread: bool,
+    /// The chunk size (Le) of a whole-EF or probe read, 1 to 256. Default 256 (Le `00`);
+    /// 255 reads like the J-LIS client (7 × 255 and the remainder for a signature
+    /// certificate).
+    #[serde(default)]
+    pub chunk: Option<u16>,
 }
 
 /// READ RECORD.
@@ -608,6 +613,12 @@ pub struct Expect {
     /// The data has exactly this many bytes.
     #[serde(default)]
     pub data_length: Option<usize>,
+    /// The step sent exactly this many READ BINARY commands (a header probe included).
+    #[serde(default)]
+    pub reads: Option<usize>,
+    /// The step's last READ BINARY answered this many data bytes (the last chunk's length).
+    #[serde(default)]
+    pub last_read: Option<usize>,
     /// A regular expression over the data as spaced upper-case hex (`"^30 82 "`).
     #[serde(default)]
     pub data_matches: Option<String>,

@@ -297,19 +297,24 @@ pub enum Op {
 /// How a `read` step reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Chunks of 256 until a short chunk or `6B 00`.
-    Whole,
+    /// Chunks of `chunk` bytes (256: Le `00`) until a short chunk or `6B 00`.
+    Whole {
+        /// The Le of each READ BINARY, 1 to 256.
+        chunk: usize,
+    },
     /// One READ BINARY with this Le.
     Range(usize),
     /// One READ BINARY with extended Le `00 00`.
     Extended,
-    /// This many bytes first, then the rest of the BER object in chunks of at most 256 —
-    /// from where the probe ended, or (`reread`) from the start again, as OpenSC does.
+    /// This many bytes first, then the rest of the BER object in chunks of at most `chunk`
+    /// — from where the probe ended, or (`reread`) from the start again, as OpenSC does.
     Probe {
         /// The probe's length.
         first: u8,
         /// Read the whole object again from the start after the probe.
         reread: bool,
+        /// The largest Le of the reads after the probe, 1 to 256.
+        chunk: usize,
     },
 }
 
@@ -623,6 +628,10 @@ pub struct Expectations {
     pub data_prefix: Option<Vec<u8>>,
     /// Data length.
     pub data_length: Option<usize>,
+    /// READ BINARY commands the step sent.
+    pub reads: Option<usize>,
+    /// Data bytes of the step's last READ BINARY answer.
+    pub last_read: Option<usize>,
     /// Regex over spaced hex.
     pub data_matches: Option<regex::Regex>,
     /// Data as text.
@@ -660,6 +669,8 @@ impl Expectations {
             data: None,
             data_prefix: None,
             data_length: None,
+            reads: None,
+            last_read: None,
             data_matches: None,
             text: None,
             same_as: None,

@@ -8,6 +8,10 @@
                                       trying after 63 C1)
   jpki_client.py sign-without-pin     select JPKI and sign with no VERIFY: succeeds only if
                                       the card still holds a PIN another program verified
+  jpki_client.py atr                  the ATR the reader shows
+  jpki_client.py basic4 PIN           VERIFY the input-support PIN, read EF 0002 (basic four
+                                      information) the way MYNA-RS does — a 7-byte header,
+                                      then the rest — and parse it as BER-TLV
 
 Prints one JSON object. The reader is $MYNASIM_READER (mynasim sets it), else the first.
 Exit status: 0 done, 2 wrong PIN, 3 PIN blocked, 4 card error.
@@ -72,6 +76,52 @@ def read_certificate(conn):
     return out
 
 
+TEXT_AP = [0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08]
+
+
+def ber_header(data):
+    """(tag, length, header size) of the BER object data starts with (2-byte tags)."""
+    tag = (data[0] << 8) | data[1]
+    first = data[2]
+    if first < 0x80:
+        return tag, first, 3
+    n = first & 0x7F
+    return tag, int.from_bytes(data[3:3 + n], "big"), 3 + n
+
+
+def tlv_children(data):
+    out = {}
+    while data:
+        tag, length, header = ber_header(data)
+        out[f"{tag:04X}"] = data[header:header + length]
+        data = data[header + length:]
+    return out
+
+
+def basic_four(conn, pin):
+    ok(conn, "select text", [0x00, 0xA4, 0x04, 0x0C, len(TEXT_AP)] + TEXT_AP)
+    select_ef(conn, [0x00, 0x11])
+    pin = list(pin.encode())
+    ok(conn, "verify", [0x00, 0x20, 0x00, 0x80, len(pin)] + pin)
+    select_ef(conn, [0x00, 0x02])
+    head = ok(conn, "read", [0x00, 0xB0, 0x00, 0x00, 0x07])
+    _, length, header = ber_header(head)
+    size = header + length
+    out = head
+    while len(out) < size:
+        n = min(256, size - len(out))
+        out += ok(conn, "read", [0x00, 0xB0, len(out) >> 8, len(out) & 0xFF, n & 0xFF])
+    fields = tlv_children(out[header:size])
+    print(json.dumps({
+        "header": head.hex().upper(),
+        "bytes": len(out),
+        "name": fields["DF22"].decode(),
+        "birth_date": fields["DF24"].decode(),
+        "sex": fields["DF25"].decode(),
+    }, ensure_ascii=False))
+    return 0
+
+
 def sign_with_auth_key(conn, message):
     """COMPUTE DIGITAL SIGNATURE of SHA-256(message) with the authentication key."""
     select_ef(conn, AUTH_KEY)
@@ -84,6 +134,11 @@ def sign_with_auth_key(conn, message):
 
 def main(argv):
     conn = connect()
+    if argv[:1] == ["atr"]:
+        print(json.dumps({"atr": bytes(conn.getATR()).hex(" ").upper()}))
+        return 0
+    if argv[:1] == ["basic4"] and len(argv) >= 2:
+        return basic_four(conn, argv[1])
     ok(conn, "select JPKI", [0x00, 0xA4, 0x04, 0x0C, len(JPKI_AP)] + JPKI_AP)
     if argv[:1] == ["cert"]:
         select_ef(conn, AUTH_CERT)

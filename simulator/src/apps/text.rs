@@ -114,7 +114,8 @@ pub struct Damage {
     pub truncated: bool,
     /// EF 0002: every DF21 offset points 2 bytes too far.
     pub wrong_offsets: bool,
-    /// EF 0002: these bytes come before `FF 20` (a report of 2023 cards, reference §1.4).
+    /// EF 0002: these bytes come before `FF 20`. A robustness knob: the report of "2 extra
+    /// bytes" on 2023 cards (reference §1.4) is the 2023 layout's two-byte length instead.
     pub leading_bytes: Option<Vec<u8>>,
     /// EF 0002: the name's first byte is `FF`, which is never valid UTF-8.
     pub name_invalid_utf8: bool,
@@ -166,6 +167,8 @@ pub struct Content<'a> {
     pub issuer_key: Arc<PrivateKey>,
     /// DF43's 32 opaque bytes.
     pub basic_info_trailer: [u8; 32],
+    /// The layout generation (EF 0002's outer length form).
+    pub layout: crate::card::Layout,
     /// Deliberate damage.
     pub damage: &'a Damage,
 }
@@ -189,12 +192,13 @@ pub fn my_number_file(digits: &[u8; 12]) -> Vec<u8> {
 
 /// EF 0002 from already-encoded field values: `FF 20 <len> DF21 08 <offsets> DF22 … DF25`.
 /// `fields` are (tag, value) in order; the offset table names each field's position from
-/// the start of the file (`00 00` for a field that is absent).
-fn attributes_from(fields: &[(Tag, Vec<u8>)]) -> Vec<u8> {
+/// the start of the file (`00 00` for a field that is absent). The outer length is written
+/// in `form` (the layout generation's).
+fn attributes_from(fields: &[(Tag, Vec<u8>)], form: LengthForm) -> Vec<u8> {
     let objects: Vec<Vec<u8>> = fields.iter().map(|(t, v)| tlv::encode(*t, v)).collect();
     let body_len = 2 + 1 + 8 + objects.iter().map(Vec::len).sum::<usize>();
     let mut header = Tag(0xFF20).to_bytes();
-    tlv::write_length(&mut header, body_len, LengthForm::Minimal);
+    tlv::write_length(&mut header, body_len, form);
     let mut offsets = Vec::new();
     let mut at = header.len() + 11;
     for field in [Field::Name, Field::Address, Field::BirthDate, Field::Sex] {
@@ -214,18 +218,28 @@ fn attributes_from(fields: &[(Tag, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
-/// EF 0002 with the four fields in UTF-8. The outer length is minimal (`81 xx` from 128
-/// bytes, reference §1.4).
-pub fn attributes_file(name: &[u8], address: &str, birth_date: Date, sex: char) -> Vec<u8> {
-    attributes_from(&[
-        (Field::Name.tag(), name.to_vec()),
-        (Field::Address.tag(), address.as_bytes().to_vec()),
-        (
-            Field::BirthDate.tag(),
-            era::yyyymmdd(birth_date).into_bytes(),
-        ),
-        (Field::Sex.tag(), sex.to_string().into_bytes()),
-    ])
+/// EF 0002 with the four fields in UTF-8. The outer length follows the layout generation:
+/// minimal on 2016 cards (`81 xx` from 128 bytes, reference §1.4), always `82 HH LL` on
+/// 2023 cards ([`Layout`](crate::card::Layout)).
+pub fn attributes_file(
+    name: &[u8],
+    address: &str,
+    birth_date: Date,
+    sex: char,
+    layout: crate::card::Layout,
+) -> Vec<u8> {
+    attributes_from(
+        &[
+            (Field::Name.tag(), name.to_vec()),
+            (Field::Address.tag(), address.as_bytes().to_vec()),
+            (
+                Field::BirthDate.tag(),
+                era::yyyymmdd(birth_date).into_bytes(),
+            ),
+            (Field::Sex.tag(), sex.to_string().into_bytes()),
+        ],
+        layout.attributes_length(),
+    )
 }
 
 /// The bytes EF 0003's DF32 digests: the outer value of EF 0002 from DF22 on — neither the
@@ -305,7 +319,7 @@ pub fn records_key_id(municipality_code: &str) -> KeyId {
 /// Builds the DF.
 pub fn build(c: Content<'_>) -> Df {
     let ef1 = my_number_file(c.my_number);
-    let ef2 = attributes_file(c.name.as_bytes(), c.address, c.birth_date, c.sex);
+    let ef2 = attributes_file(c.name.as_bytes(), c.address, c.birth_date, c.sex, c.layout);
     let ef3 = integrity_file(&ef1, &ef2, &c.records_key);
     let ef4 = cv::certificate(
         KeyId::new(cv::TEXT_ISSUER, "001", 0),
@@ -402,7 +416,7 @@ fn damage(d: &Damage, c: &Content<'_>, files: &mut Damageable) {
         if let Some(missing) = d.missing_tag {
             fields.retain(|(t, _)| *t != missing.tag());
         }
-        files.attributes = attributes_from(&fields);
+        files.attributes = attributes_from(&fields, c.layout.attributes_length());
     }
     let ef2 = &mut files.attributes;
     if d.name_invalid_utf8
@@ -502,6 +516,7 @@ fn field_len(file: &[u8], tag: Tag) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::card::Layout;
 
     #[test]
     fn attributes_layout_matches_the_test_card() {
@@ -510,7 +525,13 @@ mod tests {
         let name = "黒桐　幹也";
         let address = "東京都清瀬市観布子南１２－７－２０２";
         assert_eq!(address.len(), 54);
-        let f = attributes_file(name.as_bytes(), address, Date::constant(1980, 2, 17), '1');
+        let f = attributes_file(
+            name.as_bytes(),
+            address,
+            Date::constant(1980, 2, 17),
+            '1',
+            Layout::Gen2016,
+        );
         assert_eq!(
             &f[..16],
             [
@@ -537,6 +558,7 @@ mod tests {
             &address,
             Date::constant(1990, 1, 1),
             '2',
+            Layout::Gen2016,
         );
         assert_eq!(&f[..3], [0xFF, 0x20, 0x81]);
         assert_eq!(usize::from(f[3]), f.len() - 4);
@@ -549,6 +571,44 @@ mod tests {
             let off = usize::from(u16::from_be_bytes([f[7 + 2 * i], f[8 + 2 * i]]));
             assert_eq!(u16::from_be_bytes([f[off], f[off + 1]]), *tag);
         }
+    }
+
+    #[test]
+    fn the_2023_layout_writes_a_two_byte_outer_length() {
+        let name = "黒桐　幹也";
+        let address = "東京都清瀬市観布子南１２－７－２０２";
+        let birth = Date::constant(1980, 2, 17);
+        let old = attributes_file(name.as_bytes(), address, birth, '1', Layout::Gen2016);
+        let new = attributes_file(name.as_bytes(), address, birth, '1', Layout::Gen2023);
+        // FF 20 82 00 65, then the same body; the offsets move by the 2 extra header bytes.
+        assert_eq!(&new[..7], [0xFF, 0x20, 0x82, 0x00, 0x65, 0xDF, 0x21]);
+        assert_eq!(new.len(), old.len() + 2);
+        assert_eq!(
+            &new[8..16],
+            [0x00, 0x10, 0x00, 0x22, 0x00, 0x5B, 0x00, 0x66]
+        );
+        for (i, tag) in [0xDF22u16, 0xDF23, 0xDF24, 0xDF25].iter().enumerate() {
+            let off = usize::from(u16::from_be_bytes([new[8 + 2 * i], new[9 + 2 * i]]));
+            assert_eq!(u16::from_be_bytes([new[off], new[off + 1]]), *tag);
+        }
+        // The digested bytes (DF22 on) are the same in both layouts.
+        assert_eq!(
+            attributes_digest_source(&new),
+            attributes_digest_source(&old)
+        );
+        // A long address stays 82 HH LL (never 81).
+        let long = attributes_file(
+            name.as_bytes(),
+            &"あ".repeat(50),
+            birth,
+            '1',
+            Layout::Gen2023,
+        );
+        assert_eq!(&long[..3], [0xFF, 0x20, 0x82]);
+        assert_eq!(
+            usize::from(u16::from_be_bytes([long[3], long[4]])),
+            long.len() - 5
+        );
     }
 
     #[test]

@@ -25,15 +25,17 @@ mod event;
 pub mod faults;
 mod fs;
 mod handle;
+mod layout;
 mod state;
 pub mod timing;
 
-pub use atr::AtrPreset;
+pub use atr::{Atqb, AtrPreset, AtrSource, Reader, part3_atr};
 pub use error::CardError;
 pub use event::{CardEvent, EventLog};
 pub use faults::{Deliver, FaultAction, FaultPlan, FaultSpec};
 pub use fs::{Access, Df, Ef, EfBody, Fid, KeyRole, PrivateKey, SessionKeySupport};
 pub use handle::{EchoCard, VirtualCard};
+pub use layout::Layout;
 pub use state::{CardState, KeyState, STATE_VERSION, StateError};
 pub use timing::{TimingMode, TimingModel, TimingSpec};
 
@@ -92,6 +94,8 @@ pub struct Quirks {
 pub struct CardConfig {
     /// The ATR preset.
     pub atr: AtrPreset,
+    /// The reader the card sits in ([`Reader`]); `None`: the preset as it is.
+    pub reader: Option<Reader>,
     /// Optional behaviours.
     pub quirks: Quirks,
     /// Seed of the card's random number generator (GET CHALLENGE, PSS salts).
@@ -99,6 +103,23 @@ pub struct CardConfig {
     /// The card's manufacturing serial (common-card EF 0001): names the card in its saved
     /// [state](CardState).
     pub serial: String,
+}
+
+impl CardConfig {
+    /// Where the ATR comes from: the preset, and the reader if one is named.
+    pub fn atr_source(&self) -> AtrSource {
+        AtrSource {
+            preset: self.atr,
+            reader: self.reader,
+        }
+    }
+}
+
+/// A random PUPI (ISO/IEC 14443-3 §7.9.2: 4 bytes, random per activation when the card
+/// chooses so).
+fn next_pupi(rng: &mut ChaCha20Rng) -> [u8; 4] {
+    use rand_core::Rng;
+    rng.next_u32().to_be_bytes()
 }
 
 /// The volatile state of one power cycle.
@@ -161,6 +182,13 @@ pub struct Card {
     deliver: Deliver,
     /// `timing: realistic`: how long each exchange takes ([`timing`]).
     timing: Option<TimingModel>,
+    /// The ATR of the current (or next) activation.
+    atr: Vec<u8>,
+    /// Draws the PUPI of each activation ([`Reader::Pupi`]); apart from the card's RNG so a
+    /// reader personality does not change challenges or salts.
+    pupi_rng: ChaCha20Rng,
+    /// Cold starts so far.
+    activations: u64,
 }
 
 impl Card {
@@ -168,6 +196,8 @@ impl Card {
     /// the power-on current DF (reference §1.1).
     pub fn new(dfs: Vec<Df>, config: CardConfig) -> Self {
         let rng = ChaCha20Rng::seed_from_u64(config.seed);
+        let mut pupi_rng = ChaCha20Rng::seed_from_u64(config.seed ^ 0x5055_5049);
+        let atr = config.atr_source().atr(next_pupi(&mut pupi_rng));
         Self {
             dfs,
             config,
@@ -177,6 +207,9 @@ impl Card {
             faults: None,
             deliver: Deliver::Now,
             timing: None,
+            atr,
+            pupi_rng,
+            activations: 0,
         }
     }
 
@@ -204,11 +237,16 @@ impl Card {
     }
 
     /// Cold start: a fresh session (nothing verified, the issuer security domain current).
-    /// Returns the ATR.
-    pub fn power_on(&mut self) -> &'static [u8] {
+    /// Returns the ATR. In a reader that shows the PUPI, every activation after the first
+    /// has a new one (the first is the ATR the card showed before it was powered).
+    pub fn power_on(&mut self) -> &[u8] {
+        if self.activations > 0 && self.config.atr_source().varies() {
+            self.atr = self.config.atr_source().atr(next_pupi(&mut self.pupi_rng));
+        }
+        self.activations = self.activations.saturating_add(1);
         self.session = Some(Session::new(&self.config.quirks));
         self.events.push(CardEvent::PoweredOn);
-        self.config.atr.bytes()
+        &self.atr
     }
 
     /// Removes power: the session and everything verified in it are gone; files, secrets
@@ -223,20 +261,21 @@ impl Card {
     /// they last until the card loses power, and re-selecting the same application keeps
     /// them (reference §2.5; MYNA-CARD: "warm reset and reconnect do not clear"). Only the
     /// current EF is forgotten. An unpowered card powers on.
-    pub fn reset(&mut self) -> &'static [u8] {
+    pub fn reset(&mut self) -> &[u8] {
         match &mut self.session {
             Some(session) => {
                 session.current_ef = None;
                 self.events.push(CardEvent::WarmReset);
-                self.config.atr.bytes()
+                &self.atr
             }
             None => self.power_on(),
         }
     }
 
-    /// The ATR the card presents.
-    pub fn atr(&self) -> &'static [u8] {
-        self.config.atr.bytes()
+    /// The ATR the card presents (of the current activation, or the next when unpowered
+    /// and never powered).
+    pub fn atr(&self) -> &[u8] {
+        &self.atr
     }
 
     /// Whether the card is powered.

@@ -71,16 +71,20 @@ impl CertKind {
         }
     }
 
-    fn ca_serial(self) -> [u8; 3] {
+    /// One byte, like the J-LIS roots' serial 1 (reference §4).
+    fn ca_serial(self) -> [u8; 1] {
         match self {
-            Self::Signature => [0x4D, 0x53, 0x01],
-            Self::Authentication => [0x4D, 0x53, 0x02],
+            Self::Signature => [0x01],
+            Self::Authentication => [0x02],
         }
     }
 }
 
 /// The last OU of every mynasim CA name, where J-LIS's certificates name the agency.
-pub const TEST_AGENCY: &str = "mynasim TEST Agency for Local Authority Information Systems";
+///
+/// It is as long as J-LIS's own (`Japan Agency for Local Authority Information Systems`, 52
+/// bytes), so certificates keep the real sizes (docs/profiles.md, "Certificates").
+pub const TEST_AGENCY: &str = "mynasim TEST Agency for Local Authority Info Systems";
 
 /// `1.2.392.200149.8.5.5.n`: the otherName types of the signature certificate's
 /// subjectAltName (reference §4).
@@ -140,12 +144,9 @@ fn ca_name(kind: CertKind) -> Result<Name, CertError> {
 fn ca_alt_name(kind: CertKind) -> Result<Name, CertError> {
     x509::name(&[
         (Attr::C, "JP"),
-        (Attr::O, "公的個人認証サービス（mynasim TEST）"),
+        (Attr::O, "公的個人認証サービス"),
         (Attr::Ou, kind.ou_ja()),
-        (
-            Attr::Ou,
-            "mynasim TEST（地方公共団体情報システム機構ではありません）",
-        ),
+        (Attr::Ou, "mynasim TEST（J-LISではない）"),
     ])
 }
 
@@ -236,8 +237,9 @@ pub struct HolderFacts {
 /// What an end-entity certificate needs besides the holder.
 #[derive(Debug, Clone)]
 pub struct EeRequest {
-    /// Serial number (3 bytes in J-LIS certificates).
-    pub serial: [u8; 3],
+    /// Serial number: 4 bytes, positive, like real cards' (`01 2D 57 CA`, `07 05 D9 90`;
+    /// reference §4, issue 13).
+    pub serial: [u8; 4],
     /// First day of validity (issue date).
     pub not_before: Date,
     /// Last day of validity; the certificate ends 23:59:59 JST that day.

@@ -96,20 +96,18 @@ pub struct IssuedCard {
 
 /// Deterministic identifiers derived from the seed.
 struct Identifiers {
-    auth_serial: [u8; 3],
-    sign_serial: [u8; 3],
+    auth_serial: [u8; 4],
+    sign_serial: [u8; 4],
     tag: u32,
 }
 
 impl Identifiers {
     fn new(seed: u64) -> Self {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x6365_7274);
-        // A 3-byte serial with a non-zero top byte and the sign bit clear, like J-LIS's.
-        let mut serial = || {
-            let v = (rng.next_u32() & 0x007F_FFFF) | 0x0010_0000;
-            let [_, a, b, c] = v.to_be_bytes();
-            [a, b, c]
-        };
+        // A 4-byte serial with a non-zero top byte and the sign bit clear, like the real
+        // cards' (`01 2D 57 CA` in 2019, `07 05 D9 90` in 2024): positive, so DER needs no
+        // leading zero byte, and always 4 bytes.
+        let mut serial = || ((rng.next_u32() & 0x7FFF_FFFF) | 0x0100_0000).to_be_bytes();
         let auth_serial = serial();
         let sign_serial = serial();
         let tag = rng.next_u32();
@@ -133,7 +131,7 @@ impl Personalisation {
         let code = &self.municipality_code;
 
         let request = |plan: &CertificatePlan,
-                       serial: [u8; 3],
+                       serial: [u8; 4],
                        key: &rsa::PrivateKey,
                        cn: String,
                        ocsp_path: &str| EeRequest {
@@ -147,12 +145,13 @@ impl Personalisation {
             ocsp_url: plan
                 .ocsp
                 .then(|| format!("{}{ocsp_path}", self.base_url_slash())),
-            cps_url: format!("{}cps.html", self.base_url_slash()),
+            cps_url: format!("{}cps", self.base_url_slash()),
         };
 
         let auth_certificate = match &self.auth_certificate {
             Some(plan) => {
-                let cn = format!("MYNASIMTEST{:03X}{code}003A", ids.tag & 0xFFF);
+                // Opaque, 20 characters like a real card's (`8439XXXXXXXXXXXXXXXX`).
+                let cn = format!("TEST{:07X}{code}003A", ids.tag & 0xFFF_FFFF);
                 let der = jpki::issue_authentication(&request(
                     plan,
                     ids.auth_serial,
@@ -232,6 +231,7 @@ impl Personalisation {
             dfs,
             CardConfig {
                 atr: self.atr,
+                reader: self.reader,
                 quirks: self.quirks,
                 seed: self.seed,
                 serial: self.serial.clone(),
@@ -283,6 +283,7 @@ impl Personalisation {
             records_key: keys::card_key(self.seed, CardKey::InputSupportRecords)?,
             issuer_key: keys::ca_key(CaKey::CvTextIssuer)?,
             basic_info_trailer: seeded_bytes(self.seed, 0x7478_7464),
+            layout: self.layout,
             damage: &self.damage,
         }))
     }

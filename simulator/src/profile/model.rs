@@ -158,9 +158,23 @@ pub struct CardSection {
     /// The issuing municipality.
     #[serde(default)]
     pub municipality: Municipality,
-    /// The ATR preset.
+    /// The ATR preset: the ATR itself, or — with `reader` — the batch whose ATQB (or contact
+    /// ATR) the reader shows.
     #[serde(default)]
     pub atr: AtrPreset,
+    /// The reader the card sits in: `part3` (a PC/SC part 3 reader builds the ATR from the
+    /// card's ATQB), `pupi` (a reader that puts the random PUPI in the ATR: a new ATR at
+    /// every power-on) or `contact` (the contact interface, the chip's own ATR). Default:
+    /// none — the `atr` preset as it is.
+    #[serde(default)]
+    pub reader: Option<crate::card::Reader>,
+    /// The layout generation (`2016` or `2023`): how files that differ between issue
+    /// periods are encoded — input-support EF 0002's outer length is `FF 20 LL` on 2016
+    /// cards and `FF 20 82 HH LL` on 2023 cards. Default: 2023 for cards issued from 2023
+    /// on, else 2016.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::card::Layout>")]
+    pub layout: Option<Spanned<crate::card::Layout>>,
     /// Which JPKI token the card presents (EF 0006 label).
     #[serde(default)]
     pub token: Token,
@@ -472,7 +486,9 @@ pub struct AttributesCorruption {
     pub truncated: bool,
     /// Every DF21 offset points 2 bytes too far.
     pub wrong_offsets: bool,
-    /// Hex bytes placed before `FF 20` (reported for some 2023 cards; e.g. `"0000"`).
+    /// Hex bytes placed before `FF 20` (e.g. `"0000"`): a robustness knob. No real card is
+    /// known to do this: the "2 extra bytes on 2023 cards" report it was made for is the
+    /// 2023 layout's `FF 20 82 HH LL` (`card.layout`).
     #[schemars(with = "Option<String>")]
     pub leading_bytes: Option<Spanned<String>>,
     /// The name's encoding: `invalid-utf8` (its first byte becomes `FF`) or `shift-jis`

@@ -99,6 +99,10 @@ pub struct Personalisation {
     pub city: String,
     /// ATR preset.
     pub atr: AtrPreset,
+    /// Reader personality, if named.
+    pub reader: Option<crate::card::Reader>,
+    /// Layout generation: `card.layout`, or the issue date's.
+    pub layout: crate::card::Layout,
     /// JPKI token kind.
     pub token: Token,
     /// Base URL for CPS and OCSP URLs.
@@ -476,6 +480,12 @@ impl Profile {
             prefecture: self.card.municipality.prefecture.clone(),
             city: self.card.municipality.city.clone(),
             atr: self.card.atr,
+            reader: self.card.reader,
+            layout: self
+                .card
+                .layout
+                .as_ref()
+                .map_or_else(|| crate::card::Layout::for_issue_date(issued), |l| l.value),
             token: self.card.token,
             base_url: base_url.value.clone(),
             auth_certificate,
@@ -494,8 +504,15 @@ impl Profile {
             quirks: self.quirks,
             faults: crate::card::FaultPlan::compile(&self.faults, self.seed)
                 .map_err(|(path, message)| ProfileError::nowhere(origin, &path, message))?,
-            timing: crate::card::TimingModel::compile(&self.timing, self.card.atr.bytes())
-                .map_err(|(path, message)| ProfileError::nowhere(origin, &path, message))?,
+            timing: crate::card::TimingModel::compile(
+                &self.timing,
+                &crate::card::AtrSource {
+                    preset: self.card.atr,
+                    reader: self.card.reader,
+                }
+                .atr([0; 4]),
+            )
+            .map_err(|(path, message)| ProfileError::nowhere(origin, &path, message))?,
         })
     }
 

@@ -506,33 +506,96 @@ fn text_application_refuses_secure_messaging_it_does_not_emulate() {
 fn a_150_byte_address_gets_a_long_form_length_and_still_verifies() {
     let address = "東京都千代田区".to_owned() + &"あ".repeat(43); // 21 + 129 = 150 bytes
     assert_eq!(address.len(), 150);
-    let yaml = format!(
-        "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12, address: \"{address}\" }}\n\
-         card: {{ issued: 2024-06-01 }}\n"
-    );
-    let (mut c, _) = support::card_from(&yaml);
-    tx(&mut c, SELECT_TEXT);
-    tx(&mut c, &select_ef(0x0011));
-    tx(&mut c, &verify("1234"));
-    let ef2 = read_all(&mut c, 0x0002);
-    assert_eq!(&ef2[..3], [0xFF, 0x20, 0x81], "outer length 81 xx");
-    let (outer, _) = mynasim_simulator::apdu::tlv::Tlv::parse(&ef2).unwrap();
-    let df23 = outer
-        .children()
-        .unwrap()
-        .into_iter()
-        .find(|k| k.tag.0 == 0xDF23)
-        .unwrap();
+    // A 2016 card writes the minimal long form (81 xx), a 2023 card always 82 HH LL.
+    for (layout, header) in [
+        ("2016", &[0xFF, 0x20, 0x81][..]),
+        ("2023", &[0xFF, 0x20, 0x82, 0x00][..]),
+    ] {
+        let yaml = format!(
+            "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12, address: \"{address}\" }}\n\
+             card: {{ issued: 2024-06-01, layout: {layout} }}\n"
+        );
+        let (mut c, _) = support::card_from(&yaml);
+        tx(&mut c, SELECT_TEXT);
+        tx(&mut c, &select_ef(0x0011));
+        tx(&mut c, &verify("1234"));
+        let ef2 = read_all(&mut c, 0x0002);
+        assert_eq!(
+            &ef2[..header.len()],
+            header,
+            "layout {layout}: outer length"
+        );
+        let (outer, _) = mynasim_simulator::apdu::tlv::Tlv::parse(&ef2).unwrap();
+        let df23 = outer
+            .children()
+            .unwrap()
+            .into_iter()
+            .find(|k| k.tag.0 == 0xDF23)
+            .unwrap();
+        assert_eq!(
+            &df23.raw[..4],
+            [0xDF, 0x23, 0x81, 0x96],
+            "DF23 81 96: 150 bytes"
+        );
+        // A client reading the 7-byte header then the rest gets the same file.
+        tx(&mut c, &select_ef(0x0002));
+        assert_eq!(read_myna(&mut c, &mut Vec::new()), ef2);
+        // And the integrity record still matches it.
+        let ef3 = read_all(&mut c, 0x0003);
+        let source = mynasim_simulator::apps::text::attributes_digest_source(&ef2);
+        assert_eq!(&ef3[43..75], Sha256::digest(source).as_slice());
+    }
+}
+
+/// Reader personalities (issue 13): a part-3 reader shows the batch's ATR, a PUPI reader a
+/// new one at every power-on (the same sequence for the same seed), a contact reader the
+/// chip's own; the card behind answers the same.
+#[test]
+fn the_reader_decides_the_atr_and_nothing_else() {
+    let card_in = |reader: &str| {
+        let yaml = format!(
+            "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12 }}\n\
+             card: {{ issued: 2024-06-01, atr: contactless41, reader: {reader} }}\n"
+        );
+        support::card_from(&yaml).0
+    };
+    let mut part3 = card_in("part3");
     assert_eq!(
-        &df23.raw[..4],
-        [0xDF, 0x23, 0x81, 0x96],
-        "DF23 81 96: 150 bytes"
+        part3.atr(),
+        [
+            0x3B, 0x88, 0x80, 0x01, 0x00, 0x00, 0x41, 0xE0, 0xB3, 0x81, 0xA1, 0x00, 0x3B
+        ]
     );
-    // A client reading the 7-byte header then the rest gets the same file.
-    tx(&mut c, &select_ef(0x0002));
-    assert_eq!(read_myna(&mut c, &mut Vec::new()), ef2);
-    // And the integrity record still matches it.
-    let ef3 = read_all(&mut c, 0x0003);
-    let source = mynasim_simulator::apps::text::attributes_digest_source(&ef2);
-    assert_eq!(&ef3[43..75], Sha256::digest(source).as_slice());
+    part3.power_off();
+    assert_eq!(part3.power_on()[6], 0x41, "a part-3 ATR does not change");
+
+    let mut pupi = card_in("pupi");
+    let first = pupi.atr().to_vec();
+    assert_eq!(&first[..4], [0x3B, 0x88, 0x80, 0x01]);
+    assert_eq!(&first[8..12], [0xB3, 0x81, 0xA1, 0x00]);
+    pupi.power_off();
+    let second = pupi.power_on().to_vec();
+    assert_ne!(first, second, "a new PUPI at every activation");
+    assert_eq!(
+        pupi.reset(),
+        second,
+        "a warm reset keeps the activation's PUPI"
+    );
+    let mut again = card_in("pupi");
+    again.power_off();
+    assert_eq!(
+        (first.as_slice(), again.power_on()),
+        (first.as_slice(), second.as_slice()),
+        "the same seed, the same PUPIs"
+    );
+
+    let mut contact = card_in("contact");
+    assert_eq!(
+        contact.atr(),
+        [0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14]
+    );
+    // The card answers the same in every reader.
+    for card in [&mut part3, &mut pupi, &mut contact] {
+        assert_eq!(tx(card, SELECT_TEXT), "90 00");
+    }
 }

@@ -142,12 +142,23 @@ fn attributes_missing_tag() {
     assert_eq!(kids.len(), 4);
     let table = kids[0].value;
     assert_eq!(&table[6..8], [0, 0], "its offset entry is 00 00");
+    let clean_file = text_file(&clean, 2);
+    let t = table_start(clean_file);
     assert_eq!(
         &table[..6],
-        &text_file(&clean, 2)[6..12],
+        &clean_file[t..t + 6],
         "the other offsets are unchanged"
     );
     assert_eq!(read.len(), text_file(&clean, 2).len() - 4);
+}
+
+/// Where EF 0002's offset table starts: after `FF 20 <length> DF 21 08` (byte 6 on a 2016
+/// card, 8 on a 2023 one).
+fn table_start(ef2: &[u8]) -> usize {
+    ef2.windows(3)
+        .position(|w| w == [0xDF, 0x21, 0x08])
+        .expect("DF21 08")
+        + 3
 }
 
 #[test]
@@ -169,13 +180,14 @@ fn attributes_wrong_offsets() {
     assert_eq!(differing(&clean, &bad), [TEXT_ATTRIBUTES]);
     let (c, b) = (text_file(&clean, 2), text_file(&bad, 2));
     let at = differing_bytes(c, b);
-    // FF 20 LL DF 21 08, then the four offsets at bytes 6..14.
+    // FF 20 <length> DF 21 08, then the four offsets.
+    let t = table_start(c);
     assert!(
-        at.iter().all(|&i| (6..14).contains(&i)),
+        at.iter().all(|&i| (t..t + 8).contains(&i)),
         "only the DF21 table: {at:?}"
     );
     for i in 0..4 {
-        let off = |f: &[u8]| u16::from_be_bytes([f[6 + 2 * i], f[7 + 2 * i]]);
+        let off = |f: &[u8]| u16::from_be_bytes([f[t + 2 * i], f[t + 1 + 2 * i]]);
         assert_eq!(off(b), off(c) + 2);
     }
 }

@@ -194,7 +194,7 @@ fn the_signature_certificate_carries_the_holders_facts() {
     let auth = &issued.auth_certificate.as_ref().unwrap().certificate;
     let subject = auth.tbs_certificate().subject().to_string();
     assert!(
-        subject.starts_with("CN=MYNASIMTEST") && subject.ends_with(",C=JP"),
+        subject.starts_with("CN=TEST") && subject.ends_with(",C=JP"),
         "{subject}"
     );
     assert!(

@@ -150,10 +150,14 @@ pub struct CardInfoReport {
     pub birthdays: i16,
     /// ATR preset name.
     pub atr_preset: String,
-    /// ATR bytes.
+    /// ATR bytes (of the first activation: a `pupi` reader shows a new one at every power-on).
     pub atr: String,
+    /// Reader personality, if the profile names one.
+    pub reader: Option<String>,
     /// EF 0006 label.
     pub token: String,
+    /// Layout generation (2016 or 2023).
+    pub layout: u16,
     /// Municipality code.
     pub municipality_code: String,
     /// Security code printed on the card face.
@@ -321,8 +325,10 @@ fn report(source: &ProfileSource, issued: &IssuedCard, reveal: bool) -> CardRepo
             majority_age: p.validity.majority_age,
             birthdays: p.validity.birthdays,
             atr_preset: p.atr.name().to_owned(),
-            atr: hex::spaced(p.atr.bytes()),
+            atr: hex::spaced(issued.card.atr()),
+            reader: p.reader.map(|r| r.name().to_owned()),
             token: p.token.label().to_owned(),
+            layout: p.layout.year(),
             municipality_code: p.municipality_code.clone(),
             security_code: p.security_code.clone(),
             serial: p.serial.clone(),
@@ -498,8 +504,35 @@ fn render_text(r: &CardReport) -> String {
         "             {} at issue, age of majority {} (applied {}): valid to the {}th birthday after issue",
         r.card.age_at_issue, r.card.majority_age, r.card.applied, r.card.birthdays
     );
-    let _ = writeln!(s, "ATR          {} ({})", r.card.atr, r.card.atr_preset);
+    match &r.card.reader {
+        None => {
+            let _ = writeln!(s, "ATR          {} ({})", r.card.atr, r.card.atr_preset);
+        }
+        Some(reader) => {
+            let _ = writeln!(
+                s,
+                "ATR          {} ({} in a {reader} reader{})",
+                r.card.atr,
+                r.card.atr_preset,
+                if reader == "pupi" {
+                    "; the PUPI, and so the ATR, changes at every power-on"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let _ = writeln!(s, "Token        {}", r.card.token);
+    let _ = writeln!(
+        s,
+        "Layout       {} (input-support EF 0002 outer length {})",
+        r.card.layout,
+        if r.card.layout >= 2023 {
+            "82 HH LL"
+        } else {
+            "minimal"
+        }
+    );
     let _ = writeln!(s, "Municipality {}", r.card.municipality_code);
     let _ = writeln!(
         s,

@@ -158,7 +158,7 @@ mod tests {
         // EF 0002 with one byte of the offset table changed: not covered, still matches.
         let mut offsets = captures();
         let mut attributes = f.attributes.clone();
-        attributes[6] ^= 0x01;
+        attributes[9] ^= 0x01;
         offsets.insert("ef0002".to_owned(), attributes);
         for captures in [&short, &address] {
             assert_eq!(

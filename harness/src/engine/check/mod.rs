@@ -17,6 +17,9 @@ pub mod x509;
 use jiff::civil::Date;
 use mynasim_simulator::hex;
 
+use mynasim_simulator::apdu::Instruction;
+use mynasim_simulator::transcript::{Entry, Exchange};
+
 use crate::scenario::plan::{Captures, Expectations, Op};
 
 /// What the checks can see besides the response.
@@ -102,6 +105,43 @@ pub fn check(e: &Expectations, sw: u16, data: &[u8], ctx: &Context<'_>) -> Vec<S
     failures
 }
 
+/// Checks `reads` and `last_read` against the step's exchanges: how many READ BINARY
+/// commands it sent, and how many data bytes the last one answered — the chunk pattern a
+/// client with a fixed read size sees (issue 13: 4-byte probe, 7-byte header, 255-byte
+/// chunks).
+pub fn reads(e: &Expectations, entries: &[Entry]) -> Vec<String> {
+    let mut failures = Vec::new();
+    if e.reads.is_none() && e.last_read.is_none() {
+        return failures;
+    }
+    let read_binaries: Vec<&Exchange> = entries
+        .iter()
+        .filter_map(Entry::exchange)
+        .filter(|x| x.command.get(1) == Some(&Instruction::ReadBinary.code()))
+        .collect();
+    if let Some(n) = e.reads
+        && read_binaries.len() != n
+    {
+        failures.push(format!(
+            "reads: expected {n} READ BINARY commands, the step sent {}",
+            read_binaries.len()
+        ));
+    }
+    if let Some(n) = e.last_read {
+        match read_binaries.last() {
+            None => failures.push(format!(
+                "last_read: expected a last READ BINARY of {n} bytes, the step sent none"
+            )),
+            Some(x) if x.data().len() != n => failures.push(format!(
+                "last_read: expected {n} bytes in the last READ BINARY answer, got {}",
+                x.data().len()
+            )),
+            Some(_) => {}
+        }
+    }
+    failures
+}
+
 /// Spaced hex, cut after 48 bytes.
 pub fn shorten(data: &[u8]) -> String {
     if data.is_empty() {
@@ -130,6 +170,41 @@ mod tests {
         clippy::panic,
         clippy::indexing_slicing
     )]
+    #[test]
+    fn reads_counts_read_binary_commands_and_the_last_answer() {
+        use mynasim_simulator::transcript::{Entry, Event, Exchange};
+        let exchange = |cmd: &[u8], rsp: &[u8]| {
+            Entry::new(Event::Exchange(Exchange::new(cmd.to_vec(), rsp.to_vec())))
+        };
+        let entries = [
+            exchange(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x0A], &[0x90, 0x00]),
+            exchange(&[0x00, 0xB0, 0x00, 0x00, 0x04], &[1, 2, 3, 4, 0x90, 0x00]),
+            Entry::new(Event::Comment("between".into())),
+            exchange(&[0x00, 0xB0, 0x00, 0x04, 0x02], &[5, 6, 0x90, 0x00]),
+        ];
+        let expect = |reads, last_read| Expectations {
+            reads,
+            last_read,
+            ..Expectations::sw(pattern("9000"))
+        };
+        assert_eq!(super::reads(&expect(None, None), &entries), [""; 0]);
+        assert_eq!(super::reads(&expect(Some(2), Some(2)), &entries), [""; 0]);
+        assert_eq!(
+            super::reads(&expect(Some(3), Some(4)), &entries),
+            [
+                "reads: expected 3 READ BINARY commands, the step sent 2",
+                "last_read: expected 4 bytes in the last READ BINARY answer, got 2",
+            ]
+        );
+        assert_eq!(
+            super::reads(&expect(Some(1), None), &entries),
+            ["reads: expected 1 READ BINARY commands, the step sent 2"]
+        );
+        assert_eq!(
+            super::reads(&expect(None, Some(0)), &entries[..1]),
+            ["last_read: expected a last READ BINARY of 0 bytes, the step sent none"]
+        );
+    }
 
     use std::sync::OnceLock;
 
@@ -507,7 +582,7 @@ mod tests {
             check(&certificate, 0x9000, &f.auth_cert, &ctx),
             [
                 "certificate subject: expected to contain \"nobody\", got \
-                 \"CN=MYNASIMTEST78B13101003A,C=JP\"",
+                 \"CN=TEST5DDA78B13101003A,C=JP\"",
                 "certificate: nothing captured as `nothing`",
             ]
         );

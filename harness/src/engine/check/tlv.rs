@@ -122,7 +122,7 @@ mod tests {
         Some(Template(vec![TextPart::Text(s.to_owned())]))
     }
 
-    /// Input-support EF 0002 of the default profile: `FF 20 71 { DF21 08 …, DF22 0F <name>,
+    /// Input-support EF 0002 of the default profile: `FF 20 82 00 71 { DF21 08 …, DF22 0F <name>,
     /// DF23 42 <address>, DF24 08 "19850412", DF25 01 "2" }`.
     fn ef0002() -> &'static [u8] {
         &fixture().attributes
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn text_is_compared_with_the_object_found() {
         let data = ef0002();
-        assert_eq!(&data[..3], [0xFF, 0x20, 0x71]);
+        assert_eq!(&data[..5], [0xFF, 0x20, 0x82, 0x00, 0x71]);
         let t = |path: &[u32], s: &str| TlvCheck {
             text: text(s),
             ..at(path)
@@ -163,9 +163,9 @@ mod tests {
             })])),
             ..at(&NAME)
         };
-        assert_eq!(run(&from_capture((17, 32)), data), Ok(()));
+        assert_eq!(run(&from_capture((19, 34)), data), Ok(()));
         assert_eq!(
-            run(&from_capture((17, 23)), data),
+            run(&from_capture((19, 25)), data),
             Err("expected \"試験\", got \"試験\\u{3000}花子\"".to_owned())
         );
     }
@@ -186,7 +186,7 @@ mod tests {
             run(&h(&SEX, b"22"), data),
             Err("expected 32 32, got 32".to_owned())
         );
-        let address = &data[35..101];
+        let address = &data[37..103];
         assert_eq!(run(&h(&ADDRESS, address), data), Ok(()));
         assert_eq!(
             run(&h(&ADDRESS, &[0x00]), data),
@@ -303,7 +303,7 @@ mod tests {
         );
         assert_eq!(
             run(&at(&[0xFF20]), &data[..100]),
-            Err("does not parse: truncated TLV at offset 0: needs 116 bytes, 100 left".to_owned())
+            Err("does not parse: truncated TLV at offset 0: needs 118 bytes, 100 left".to_owned())
         );
         // A path into a three-level structure (input-support EF 0007: FF50 / DF51 / 91).
         let key = TlvCheck {
@@ -416,7 +416,7 @@ mod tests {
         );
         assert_eq!(
             run(&absent(&SEX), &data[..100]),
-            Err("does not parse: truncated TLV at offset 0: needs 116 bytes, 100 left".to_owned())
+            Err("does not parse: truncated TLV at offset 0: needs 118 bytes, 100 left".to_owned())
         );
         // A field left out (the missing-tag damage): FF 20 { DF22 } without DF25.
         let missing = [0xFF, 0x20, 0x04, 0xDF, 0x22, 0x01, 0x41];

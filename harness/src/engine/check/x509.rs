@@ -220,8 +220,8 @@ mod tests {
     use super::*;
     use crate::scenario::plan::{DateRef, ExtensionRef, SignOp};
 
-    const AUTH_SUBJECT: &str = "CN=MYNASIMTEST78B13101003A,C=JP";
-    const AUTH_ISSUER: &str = "OU=mynasim TEST Agency for Local Authority Information Systems,\
+    const AUTH_SUBJECT: &str = "CN=TEST5DDA78B13101003A,C=JP";
+    const AUTH_ISSUER: &str = "OU=mynasim TEST Agency for Local Authority Info Systems,\
                                OU=JPKI for user authentication,O=JPKI-TEST,C=JP";
     /// The default profile's seed.
     const SEED: u64 = 1;
@@ -361,7 +361,7 @@ mod tests {
             issuer_contains: Some(issuer.to_owned()),
             ..CertificateChecks::default()
         };
-        assert_eq!(check_auth(&c("CN=MYNASIMTEST", "O=JPKI-TEST")), [""; 0]);
+        assert_eq!(check_auth(&c("CN=TEST5DDA", "O=JPKI-TEST")), [""; 0]);
         assert_eq!(
             check_auth(&c("L=Tokyo-to", "O=JPKI-TEST")),
             [format!(
@@ -377,14 +377,14 @@ mod tests {
         );
         // The subject is not looked for in the issuer, nor the issuer in the subject.
         assert_eq!(
-            check_auth(&c("O=JPKI-TEST", "CN=MYNASIMTEST")),
+            check_auth(&c("O=JPKI-TEST", "CN=TEST5DDA")),
             [
                 format!(
                     "certificate subject: expected to contain \"O=JPKI-TEST\", got \
                      {AUTH_SUBJECT:?}"
                 ),
                 format!(
-                    "certificate issuer: expected to contain \"CN=MYNASIMTEST\", got \
+                    "certificate issuer: expected to contain \"CN=TEST5DDA\", got \
                      {AUTH_ISSUER:?}"
                 ),
             ]

@@ -147,6 +147,22 @@ fn read_mode(r: &model::Read) -> Result<ReadMode, StepError> {
             "`reread` goes with `probe` (read the header, then the whole object again)".into(),
         ));
     }
+    let chunk = match r.chunk {
+        None => 256,
+        Some(n @ 1..=256) => usize::from(n),
+        Some(n) => {
+            return Err((
+                ".read.chunk".into(),
+                format!("{n}: a chunk is 1 to 256 bytes"),
+            ));
+        }
+    };
+    if r.chunk.is_some() && (r.length.is_some() || r.extended) {
+        return Err((
+            ".read.chunk".into(),
+            "`chunk` goes with a whole-EF or `probe` read, not `length` or `extended`".into(),
+        ));
+    }
     Ok(match (r.length, r.extended, r.probe) {
         (Some(n), false, None) if (1..=65_536).contains(&n) => {
             ReadMode::Range(usize::try_from(n).unwrap_or(65_536))
@@ -158,6 +174,7 @@ fn read_mode(r: &model::Read) -> Result<ReadMode, StepError> {
         (None, false, Some(n)) if (2..=16).contains(&n) => ReadMode::Probe {
             first: n,
             reread: r.reread,
+            chunk,
         },
         (None, false, Some(n)) => {
             return Err((
@@ -165,7 +182,7 @@ fn read_mode(r: &model::Read) -> Result<ReadMode, StepError> {
                 format!("{n}: a header probe is 2 to 16 bytes"),
             ));
         }
-        (None, false, None) => ReadMode::Whole,
+        (None, false, None) => ReadMode::Whole { chunk },
         _ => {
             return Err((
                 ".read".into(),
@@ -427,7 +444,7 @@ mod tests {
                 Op::Read {
                     ef: Some([0x00, 0x0A]),
                     offset: 0,
-                    mode: ReadMode::Whole
+                    mode: ReadMode::Whole { chunk: 256 }
                 }
             )
         );
@@ -438,7 +455,7 @@ mod tests {
                 Op::Read {
                     ef: None,
                     offset: 7,
-                    mode: ReadMode::Whole
+                    mode: ReadMode::Whole { chunk: 256 }
                 }
             )
         );
@@ -464,32 +481,63 @@ mod tests {
     #[test]
     fn read_extended_and_probes_of_2_to_16() {
         assert_eq!(mode("extended: true"), ReadMode::Extended);
-        assert_eq!(mode("extended: false"), ReadMode::Whole);
+        assert_eq!(mode("extended: false"), ReadMode::Whole { chunk: 256 });
         assert_eq!(
             mode("probe: 2"),
             ReadMode::Probe {
                 first: 2,
-                reread: false
+                reread: false,
+                chunk: 256
             }
         );
         assert_eq!(
             mode("probe: 16, reread: true"),
             ReadMode::Probe {
                 first: 16,
-                reread: true
+                reread: true,
+                chunk: 256
             }
         );
         assert_eq!(
             mode("probe: 7, reread: false"),
             ReadMode::Probe {
                 first: 7,
-                reread: false
+                reread: false,
+                chunk: 256
             }
         );
         for n in [0, 1, 17, 255] {
             assert_eq!(
                 fails(&format!("read: {{ probe: {n} }}")),
                 format!(".read.probe: {n}: a header probe is 2 to 16 bytes")
+            );
+        }
+    }
+
+    #[test]
+    fn chunks_are_1_to_256_on_whole_and_probe_reads() {
+        assert_eq!(mode("chunk: 255"), ReadMode::Whole { chunk: 255 });
+        assert_eq!(mode("chunk: 1"), ReadMode::Whole { chunk: 1 });
+        assert_eq!(mode("chunk: 256"), ReadMode::Whole { chunk: 256 });
+        assert_eq!(
+            mode("probe: 7, chunk: 255"),
+            ReadMode::Probe {
+                first: 7,
+                reread: false,
+                chunk: 255
+            }
+        );
+        for n in [0, 257, 65_535] {
+            assert_eq!(
+                fails(&format!("read: {{ chunk: {n} }}")),
+                format!(".read.chunk: {n}: a chunk is 1 to 256 bytes")
+            );
+        }
+        for args in ["chunk: 255, length: 4", "chunk: 255, extended: true"] {
+            assert_eq!(
+                fails(&format!("read: {{ {args} }}")),
+                ".read.chunk: `chunk` goes with a whole-EF or `probe` read, not `length` or `extended`",
+                "{args}"
             );
         }
     }

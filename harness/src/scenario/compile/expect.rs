@@ -238,6 +238,8 @@ pub(super) fn compile(
             .map(|h| bytes(h, ".data_prefix"))
             .transpose()?,
         data_length: e.data_length,
+        reads: e.reads,
+        last_read: e.last_read,
         data_matches,
         text: e
             .text
