@@ -54,25 +54,28 @@ impl Session<'_> {
         Ok((data, sw))
     }
 
-    fn power(&mut self, power: Power) -> Result<(), TargetError> {
+    /// Powers the card; the ATR it presents (empty for `off`).
+    fn power(&mut self, power: Power) -> Result<Vec<u8>, TargetError> {
         let start = Instant::now();
-        let event = match power {
+        let (event, atr) = match power {
             Power::Off => {
                 self.link.power_off()?;
-                Event::PowerOff
+                (Event::PowerOff, Vec::new())
             }
-            Power::On => Event::PowerOn {
-                atr: self.link.power_on()?,
-            },
-            Power::Reset => Event::Reset {
-                atr: self.link.reset()?,
-            },
+            Power::On => {
+                let atr = self.link.power_on()?;
+                (Event::PowerOn { atr: atr.clone() }, atr)
+            }
+            Power::Reset => {
+                let atr = self.link.reset()?;
+                (Event::Reset { atr: atr.clone() }, atr)
+            }
         };
         self.log.push(Entry {
             event,
             elapsed: start.elapsed(),
         });
-        Ok(())
+        Ok(atr)
     }
 
     /// SELECT EF first when a step names one; a refusal ends the step with that SW.
@@ -171,10 +174,8 @@ fn send_op(
             KeyReference::sfi_of(*key),
             &challenge.render(captures),
         )),
-        Op::Power(p) => {
-            s.power(*p)?;
-            Ok((Vec::new(), OK))
-        }
+        // The step's data is the ATR, so `expect` and `as` can see what the reader shows.
+        Op::Power(p) => Ok((s.power(*p)?, OK)),
         Op::Raw(bytes) => s.send(bytes.render(captures)),
         Op::Fault(plan) => {
             s.link.arm_faults((**plan).clone())?;
