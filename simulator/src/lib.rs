@@ -42,6 +42,7 @@ pub mod render;
 pub mod security;
 pub mod transcript;
 pub mod transport;
+pub mod validation;
 
 pub use apdu::{Command, Response, StatusWord};
 pub use card::{Card, CardError, CardEvent};

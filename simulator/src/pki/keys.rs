@@ -37,6 +37,9 @@ pub enum CaKey {
     MfIntermediate,
     /// The key `7F21` certifies (`0000050`).
     MfLeaf,
+    /// The validation service's delegated OCSP responders (one certificate per CA, this one
+    /// key).
+    OcspResponder,
 }
 
 impl CaKey {
@@ -49,6 +52,7 @@ impl CaKey {
             Self::MfRoot => 4,
             Self::MfIntermediate => 5,
             Self::MfLeaf => 6,
+            Self::OcspResponder => 7,
         }
     }
 }

@@ -5,5 +5,6 @@
 pub mod cv;
 pub mod jpki;
 pub mod keys;
+pub mod ocsp;
 pub mod published;
 pub mod x509;

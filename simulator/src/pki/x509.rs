@@ -255,6 +255,19 @@ pub fn verify_signature(
     vk.verify(&tbs, &sig).map_err(CertError::from_display)
 }
 
+/// Checks a sha256WithRSAEncryption signature over `data` with the key in `spki` (OCSP
+/// responses, CRLs).
+pub fn verify_bytes(
+    data: &[u8],
+    signature: &[u8],
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<(), CertError> {
+    let vk =
+        VerifyingKey::<Sha256>::try_from(spki.owned_to_ref()).map_err(CertError::from_display)?;
+    let sig = Signature::try_from(signature).map_err(CertError::from_display)?;
+    vk.verify(data, &sig).map_err(CertError::from_display)
+}
+
 /// SHA-256 fingerprint of DER bytes, as upper-case hex with colons.
 pub fn fingerprint(der: &[u8]) -> String {
     use sha2::Digest;

@@ -17,3 +17,4 @@ mod signatures;
 mod status_words;
 mod support;
 mod transport;
+mod validation;
