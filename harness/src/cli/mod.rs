@@ -65,6 +65,9 @@ pub enum Command {
     /// The test PKI: export its trust anchors for programs and verifiers under test.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Answer OCSP and serve CRLs for the test PKI, as J-LIS's validation service does.
+    #[command(after_help = VALIDATION_HELP)]
+    Validation(ValidationArgs),
     /// Print the JSON Schema of a file format.
     Schema {
         /// Which format.
@@ -400,6 +403,39 @@ pub struct ApduArgs {
     pub apdus: Vec<String>,
 }
 
+const VALIDATION_HELP: &str = "\
+A relying party checks a My Number Card certificate with J-LIS: OCSP (same day) or the
+daily CRL of the holder's municipality. This is a TEST stand-in for that service on
+loopback: it knows the certificates of the given profiles' cards, with the statuses their
+profiles give (`certificates.auth.status: suspended` is on hold), and its clock is the first
+profile's `today` at noon, Japan time. docs/validation.md explains the certificate life
+(hold, revocation, the CRL lag) and the URLs.
+
+Examples:
+  mynasim validation                                     the default card, 127.0.0.1:35970
+  openssl ocsp -issuer auth-ca.pem -cert auth.pem -url http://127.0.0.1:35970/ocsp \\
+               -VAfile auth-responder.pem -resp_text
+  curl -s http://127.0.0.1:35970/crl/index.json           which CRL serves which partition
+  curl -s http://127.0.0.1:35970/crl/auth/Tokyo-to/Chiyoda-ku.pem | openssl crl -text
+
+The certificates' OCSP URLs point at http://127.0.0.1:35970/ (the profile's
+`certificates.base_url`), so the default address needs no configuration.";
+
+/// `mynasim validation`.
+#[derive(Debug, Args)]
+pub struct ValidationArgs {
+    /// Where to listen (loopback unless --public).
+    #[arg(long, value_name = "ADDR:PORT", default_value = commands::validation::DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+    /// Allow an address that is not loopback.
+    #[arg(long)]
+    pub public: bool,
+    /// Profiles whose cards' certificates the service knows (names under
+    /// scenarios/profiles/, or files); repeat for several.
+    #[arg(long, short, value_name = "FILE|NAME", default_value = "default")]
+    pub profile: Vec<String>,
+}
+
 /// `mynasim pki`.
 #[derive(Debug, Subcommand)]
 pub enum PkiCommand {
@@ -536,6 +572,11 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             command: a.command,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
+        Command::Validation(a) => commands::validation::run(&commands::validation::Options {
+            listen: a.listen,
+            public: a.public,
+            profiles: a.profile,
+        }),
         Command::Schema { format } => commands::schema::run(match format {
             SchemaFormat::Profile => commands::schema::Format::Profile,
             SchemaFormat::Scenario => commands::schema::Format::Scenario,

@@ -10,3 +10,4 @@ pub mod exec;
 pub mod pcscd;
 pub mod slot;
 pub mod state;
+pub mod validation;

@@ -15,7 +15,11 @@ use rsa::pkcs8::DecodePrivateKey;
 const POOL_PEM: &str = include_str!("../../keys/test-keys.pem");
 
 /// Number of keys in the pool.
-pub const POOL_SIZE: usize = 32;
+pub const POOL_SIZE: usize = 33;
+
+/// Cards draw from the slots `RESERVED..CARD_POOL_END`; the slots after it were added later
+/// for the test PKI (`ci/gen-test-keys` appends), so cards keep the keys they always had.
+const CARD_POOL_END: usize = 32;
 
 /// Pool slots reserved for the test CAs; cards draw from the slots after these.
 const RESERVED: usize = 8;
@@ -37,9 +41,10 @@ pub enum CaKey {
     MfIntermediate,
     /// The key `7F21` certifies (`0000050`).
     MfLeaf,
-    /// The validation service's delegated OCSP responders (one certificate per CA, this one
-    /// key).
-    OcspResponder,
+    /// The validation service's delegated OCSP responder for the authentication CA.
+    OcspResponderAuth,
+    /// The validation service's delegated OCSP responder for the signature CA.
+    OcspResponderSign,
 }
 
 impl CaKey {
@@ -52,7 +57,8 @@ impl CaKey {
             Self::MfRoot => 4,
             Self::MfIntermediate => 5,
             Self::MfLeaf => 6,
-            Self::OcspResponder => 7,
+            Self::OcspResponderAuth => 7,
+            Self::OcspResponderSign => 32,
         }
     }
 }
@@ -151,7 +157,7 @@ pub fn ca_key(which: CaKey) -> Result<Arc<PrivateKey>, KeyPoolError> {
 /// The pool slots a card with this seed uses: distinct slots after the reserved ones,
 /// chosen by a seeded shuffle.
 pub fn card_slots(seed: u64) -> [usize; 8] {
-    let mut slots: Vec<usize> = (RESERVED..POOL_SIZE).collect();
+    let mut slots: Vec<usize> = (RESERVED..CARD_POOL_END).collect();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x6B65_7973);
     // Fisher–Yates over the first eight positions.
     let n = slots.len();
@@ -191,7 +197,7 @@ mod tests {
         for seed in 0..100 {
             let slots = card_slots(seed);
             for (i, a) in slots.iter().enumerate() {
-                assert!(*a >= RESERVED && *a < POOL_SIZE);
+                assert!(*a >= RESERVED && *a < CARD_POOL_END);
                 assert!(
                     !slots.get(i + 1..).unwrap().contains(a),
                     "seed {seed}: {slots:?}"

@@ -364,7 +364,7 @@ pub fn crl(
                 false,
                 &CrlNumber(der::asn1::Uint::new(&number.to_be_bytes())?),
             )?,
-            ext(true, &idp)?,
+            issuing_distribution_point(&idp)?,
         ]),
     };
     let tbs_der = tbs.to_der()?;
@@ -379,6 +379,19 @@ pub fn crl(
         signature: der::asn1::BitString::from_bytes(&signature.to_bytes())?,
     };
     Ok(list.to_der()?)
+}
+
+/// id-ce-issuingDistributionPoint (RFC 5280 §5.2.5), critical. Built by hand: `x509-cert`
+/// 0.3.0 associates its `IssuingDistributionPoint` with the subjectInfoAccess OID, which
+/// OpenSSL then rejects as an unhandled critical extension.
+fn issuing_distribution_point(
+    idp: &IssuingDistributionPoint,
+) -> Result<x509_cert::ext::Extension, ServiceError> {
+    Ok(x509_cert::ext::Extension {
+        extn_id: der::asn1::ObjectIdentifier::new_unwrap("2.5.29.28"),
+        critical: true,
+        extn_value: OctetString::new(idp.to_der()?)?,
+    })
 }
 
 /// The responder certificates, built once per process.

@@ -39,7 +39,7 @@ pub struct Responder {
     pub certificate: Certificate,
     /// DER of the certificate.
     pub der: Vec<u8>,
-    /// The key (a pool key shared by both responders).
+    /// The key (a pool key of its own).
     pub key: Arc<PrivateKey>,
 }
 
@@ -74,7 +74,11 @@ impl Encode for NoCheck {
 
 pub(super) fn build(kind: CertKind) -> Result<Responder, ServiceError> {
     let ca = jpki::ca(kind)?;
-    let key = ca_key(CaKey::OcspResponder).map_err(|e| ServiceError::Build(e.to_string()))?;
+    let key = ca_key(match kind {
+        CertKind::Authentication => CaKey::OcspResponderAuth,
+        CertKind::Signature => CaKey::OcspResponderSign,
+    })
+    .map_err(|e| ServiceError::Build(e.to_string()))?;
     let public = key.to_public_key();
     let spki = x509::spki_of(&public)?;
     let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())

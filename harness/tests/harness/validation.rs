@@ -1,0 +1,280 @@
+//! The validation service over HTTP, asked by real OpenSSL (issue 11): `openssl ocsp` for
+//! good, on hold, revoked with a reason and the nonce; `openssl crl` parses every CRL;
+//! `openssl verify -crl_check` follows a revocation through the daily CRL.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use jiff::SignedDuration;
+use mynasim_harness::host::validation::Background;
+use mynasim_simulator::pki::jpki::{self, CertKind};
+use mynasim_simulator::pki::x509::pem;
+use mynasim_simulator::profile::{IssuedCard, Profile};
+use mynasim_simulator::validation::{Service, responder};
+use x509_cert::ext::pkix::crl::CrlReason;
+
+fn card(extra: &str) -> IssuedCard {
+    let yaml = format!(
+        "version: 1\ntoday: 2026-11-25\nholder: {{ birth_date: 1985-04-12 }}\n\
+         card: {{ issued: 2024-06-03 }}\n{extra}"
+    );
+    Profile::from_yaml(&yaml, "<inline>")
+        .unwrap()
+        .personalise("<inline>")
+        .unwrap()
+        .issue()
+        .unwrap()
+}
+
+/// The card's certificates, the CAs and the responders as PEM files in a fresh folder.
+fn files(card: &IssuedCard) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mynasim-validation-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, der: &[u8]| std::fs::write(dir.join(name), pem(der)).unwrap();
+    write("auth.pem", &card.auth_certificate.as_ref().unwrap().der);
+    write("sign.pem", &card.sign_certificate.as_ref().unwrap().der);
+    write(
+        "auth-ca.pem",
+        &jpki::ca(CertKind::Authentication).unwrap().der,
+    );
+    write("sign-ca.pem", &jpki::ca(CertKind::Signature).unwrap().der);
+    write(
+        "auth-responder.pem",
+        &responder(CertKind::Authentication).unwrap().der,
+    );
+    write(
+        "sign-responder.pem",
+        &responder(CertKind::Signature).unwrap().der,
+    );
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (ci/setup installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// `openssl ocsp` about `which` (auth or sign), checking the response with the published
+/// responder certificate.
+fn ocsp(dir: &Path, server: &Background, which: &str) -> String {
+    let url = format!("{}ocsp/{which}", server.url());
+    let (ok, text) = openssl(
+        dir,
+        &[
+            "ocsp",
+            "-issuer",
+            &format!("{which}-ca.pem"),
+            "-cert",
+            &format!("{which}.pem"),
+            "-url",
+            &url,
+            "-VAfile",
+            &format!("{which}-responder.pem"),
+            "-resp_text",
+        ],
+    );
+    assert!(ok, "openssl ocsp failed:\n{text}");
+    assert!(text.contains("Response verify OK"), "{text}");
+    text
+}
+
+fn start(card: &IssuedCard) -> Background {
+    Background::start("127.0.0.1:0".parse().unwrap(), Service::for_card(card)).unwrap()
+}
+
+#[test]
+fn openssl_ocsp_sees_good_hold_and_revoked_with_its_reason_and_its_nonce() {
+    let card = card("certificates: { auth: { status: suspended } }\n");
+    let dir = files(&card);
+    let server = start(&card);
+    let auth = ocsp(&dir, &server, "auth");
+    assert!(auth.contains("auth.pem: revoked"), "{auth}");
+    assert!(auth.contains("Reason: certificateHold"), "{auth}");
+    assert!(
+        auth.contains("OCSP Nonce"),
+        "the nonce OpenSSL sent is echoed: {auth}"
+    );
+    let sign = ocsp(&dir, &server, "sign");
+    assert!(sign.contains("sign.pem: good"), "{sign}");
+    // The holder moves house: the signature certificate is revoked at once.
+    {
+        let mut s = server.service.lock().unwrap();
+        let serial = card
+            .sign_certificate
+            .as_ref()
+            .unwrap()
+            .certificate
+            .tbs_certificate()
+            .serial_number()
+            .as_bytes()
+            .to_vec();
+        let now = s.clock.now();
+        s.registry
+            .revoke(
+                CertKind::Signature,
+                &serial,
+                CrlReason::AffiliationChanged,
+                now,
+            )
+            .unwrap();
+    }
+    let sign = ocsp(&dir, &server, "sign");
+    assert!(sign.contains("sign.pem: revoked"), "{sign}");
+    assert!(sign.contains("Reason: affiliationChanged"), "{sign}");
+    // A response checked against the wrong responder does not verify.
+    let (_, wrong) = openssl(
+        &dir,
+        &[
+            "ocsp",
+            "-issuer",
+            "auth-ca.pem",
+            "-cert",
+            "auth.pem",
+            "-url",
+            &format!("{}ocsp", server.url()),
+            "-VAfile",
+            "sign-responder.pem",
+        ],
+    );
+    assert!(!wrong.contains("Response verify OK"), "{wrong}");
+}
+
+#[test]
+fn openssl_reads_every_crl_and_verify_follows_the_daily_schedule() {
+    let card = card("");
+    let dir = files(&card);
+    let server = start(&card);
+    let get = |path: &str| -> Vec<u8> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}{path}", server.url())])
+            .output()
+            .expect("curl runs");
+        assert!(out.status.success(), "GET {path}");
+        out.stdout
+    };
+    let index: serde_json::Value = serde_json::from_slice(&get("crl/index.json")).unwrap();
+    assert_eq!(index.as_object().unwrap().len(), 2, "{index}");
+    let attime = |s: &Background| {
+        s.service
+            .lock()
+            .unwrap()
+            .clock
+            .now()
+            .as_second()
+            .to_string()
+    };
+    let verify = |dir: &Path, t: &str| {
+        std::fs::write(dir.join("crl.pem"), get("crl/sign/Tokyo-to/Chiyoda-ku.pem")).unwrap();
+        let (ok, text) = openssl(dir, &["crl", "-in", "crl.pem", "-noout", "-text"]);
+        assert!(ok, "{text}");
+        openssl(
+            dir,
+            &[
+                "verify",
+                "-attime",
+                t,
+                "-crl_check",
+                "-CRLfile",
+                "crl.pem",
+                "-CAfile",
+                "sign-ca.pem",
+                "sign.pem",
+            ],
+        )
+    };
+    let (ok, text) = verify(&dir, &attime(&server));
+    assert!(ok, "{text}");
+    // Revoked now: today's CRL (issued at 03:00) does not list it yet...
+    let serial = card
+        .sign_certificate
+        .as_ref()
+        .unwrap()
+        .certificate
+        .tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .to_vec();
+    {
+        let mut s = server.service.lock().unwrap();
+        let now = s.clock.now();
+        s.registry
+            .revoke(
+                CertKind::Signature,
+                &serial,
+                CrlReason::AffiliationChanged,
+                now,
+            )
+            .unwrap();
+    }
+    let (ok, text) = verify(&dir, &attime(&server));
+    assert!(ok, "the CRL lags a day: {text}");
+    // ...tomorrow's does.
+    server
+        .service
+        .lock()
+        .unwrap()
+        .clock
+        .advance(SignedDuration::from_hours(24));
+    let (ok, text) = verify(&dir, &attime(&server));
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+    let (_, crl_text) = openssl(&dir, &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(crl_text.contains("Affiliation Changed"), "{crl_text}");
+    // A stale CRL (yesterday's, past its nextUpdate) is refused by OpenSSL.
+    server.service.lock().unwrap().faults.stale_crl = true;
+    let (ok, text) = verify(&dir, &attime(&server));
+    assert!(!ok && text.contains("CRL has expired"), "{text}");
+}
+
+#[test]
+fn the_service_answers_garbage_with_malformed_request_and_caps_bodies() {
+    let card = card("");
+    let server = start(&card);
+    let post = |body: Vec<u8>| -> (String, Vec<u8>) {
+        let path = std::env::temp_dir().join(format!("mynasim-ocsp-body-{}", rand_suffix()));
+        std::fs::write(&path, body).unwrap();
+        let out = Command::new("curl")
+            .args(["-s", "-o", "-", "-w", "%{http_code}", "--data-binary"])
+            .arg(format!("@{}", path.display()))
+            .args(["-H", "Content-Type: application/ocsp-request"])
+            .arg(format!("{}ocsp", server.url()))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(path);
+        let mut body = out.stdout;
+        let code = String::from_utf8(body.split_off(body.len() - 3)).unwrap();
+        (code, body)
+    };
+    let (code, body) = post(b"not an OCSP request".to_vec());
+    assert_eq!(code, "200");
+    let status = mynasim_simulator::pki::ocsp::parse_response(&body)
+        .unwrap()
+        .response_status;
+    assert_eq!(
+        status,
+        mynasim_simulator::pki::ocsp::ResponseStatus::MalformedRequest
+    );
+    let (code, _) = post(vec![0x30; 70 * 1024]);
+    assert_eq!(code, "413", "bodies over 64 KiB are refused");
+    server.service.lock().unwrap().faults.http_503 = true;
+    let (code, _) = post(b"x".to_vec());
+    assert_eq!(code, "503");
+}
