@@ -7,6 +7,7 @@ pub mod golden;
 pub mod outcome;
 pub mod program;
 pub mod steps;
+mod validation;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

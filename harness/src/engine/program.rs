@@ -356,4 +356,11 @@ impl VirtualCard for SharedCard {
     fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> bool {
         self.with(|s| s.card.arm_faults(plan)).unwrap_or(false)
     }
+
+    fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
+        self.with(|s| {
+            change(&mut s.card);
+        })
+        .is_some()
+    }
 }

@@ -25,6 +25,10 @@ const OFFSET_OUTSIDE: u16 = 0x6B00;
 struct Session<'t> {
     link: &'t mut dyn Link,
     log: Vec<Entry>,
+    /// The scenario's card as issued (validation steps start their service from it).
+    card: std::sync::Arc<mynasim_simulator::profile::IssuedCard>,
+    /// The scenario's validation service, from its first validation step on.
+    validation: Option<super::validation::State>,
 }
 
 impl Session<'_> {
@@ -116,6 +120,15 @@ fn send_op(
 ) -> Result<(Vec<u8>, u16), TargetError> {
     let current = KeyReference::Current;
     match op {
+        Op::Validation(v) => {
+            let card = std::sync::Arc::clone(&s.card);
+            let state = s
+                .validation
+                .get_or_insert_with(|| super::validation::State::new(card));
+            let (data, comment) = state.run(v, s.link, captures)?;
+            s.log.push(Entry::new(Event::Comment(comment)));
+            Ok((data, OK))
+        }
         Op::Select(aid) => s.send(build::select_df(aid)),
         Op::SelectEf(fid) => s.send(build::select_ef(*fid)),
         Op::Verify { key, pin } => {
@@ -323,6 +336,8 @@ pub(super) fn run_steps(
     let mut session = Session {
         link,
         log: Vec::new(),
+        card: std::sync::Arc::clone(&plan.card),
+        validation: None,
     };
     if let Err(e) = session.power(Power::On) {
         outcome.status = Status::Unreachable;

@@ -278,6 +278,14 @@ const STEP_KEYS: &[&str] = &[
     "power",
     "fault",
     "apdu",
+    "validate",
+    "lose_card",
+    "find_card",
+    "move_house",
+    "renew",
+    "revoke",
+    "advance",
+    "validation_fault",
     "expect",
     "as",
     "note",
@@ -329,6 +337,14 @@ impl<'de> Deserialize<'de> for Step {
                         "power" => Action::Power(map.next_value()?),
                         "fault" => Action::Fault(map.next_value()?),
                         "apdu" => Action::Apdu(map.next_value()?),
+                        "validate" => Action::Validate(map.next_value()?),
+                        "lose_card" => Action::LoseCard(map.next_value()?),
+                        "find_card" => Action::FindCard(map.next_value()?),
+                        "move_house" => Action::MoveHouse(map.next_value()?),
+                        "renew" => Action::Renew(map.next_value()?),
+                        "revoke" => Action::Revoke(map.next_value()?),
+                        "advance" => Action::Advance(map.next_value()?),
+                        "validation_fault" => Action::ValidationFault(map.next_value()?),
                         other => return Err(A::Error::unknown_field(other, STEP_KEYS)),
                     };
                     if let Some((first, _)) = &action {
@@ -342,7 +358,8 @@ impl<'de> Deserialize<'de> for Step {
                     return Err(A::Error::custom(
                         "a step needs an action: one of select, select_ef, verify, retries, change_pin, \
                          change_key, read, read_record, sign, get_challenge, get_data, \
-                         internal_authenticate, power, fault, apdu",
+                         internal_authenticate, power, fault, apdu, validate, lose_card, find_card, \
+                         move_house, renew, revoke, advance, validation_fault",
                     ));
                 };
                 Ok(Step {
@@ -435,6 +452,103 @@ pub enum Action {
     Fault(mynasim_simulator::card::FaultSpec),
     /// A raw command APDU in hex (spaces allowed); `${name}` inserts captured bytes.
     Apdu(String),
+    /// Asks the validation service about a captured certificate, as a relying party does;
+    /// the step's data is the verdict as text (`good`, `hold`, `revoked: affiliationChanged`,
+    /// `unknown`, `unavailable: …`, `expired`) — check it with `expect: { text: … }`
+    /// (docs/validation.md).
+    Validate(Validate),
+    /// The holder reports the card lost: both certificates go on hold (一時保留).
+    LoseCard(Empty),
+    /// The lost card is found: the held certificates are revoked (certificateHold) and new
+    /// key pairs and certificates are written into the card.
+    FindCard(Empty),
+    /// The holder moves house: the signature certificate is revoked (affiliationChanged);
+    /// the authentication certificate stays good.
+    MoveHouse(Empty),
+    /// A certificate is renewed (`auth` or `sign`): the old one is revoked (superseded) and
+    /// a new key pair and certificate are written into the card.
+    Renew(CertName),
+    /// A certificate is revoked for a reason (RFC 5280 names: `keyCompromise`, or
+    /// `key-compromise`).
+    Revoke(Revoke),
+    /// Moves the validation service's clock on: `1d`, `12h`, `30m`, `90s`.
+    Advance(String),
+    /// Makes the validation service misbehave from here on (all false: behave again).
+    ValidationFault(ValidationFault),
+}
+
+/// No arguments (`lose_card: {}`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// Which JPKI certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertName {
+    /// The user-authentication certificate (EF 000A).
+    Auth,
+    /// The signature certificate (EF 0001).
+    Sign,
+}
+
+/// How a relying party asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// OCSP (RFC 6960), with a nonce.
+    Ocsp,
+    /// The municipality's daily CRL (RFC 5280).
+    Crl,
+    /// A relying party's verdict: the chain, then the validity dates (expired before
+    /// revoked), then OCSP.
+    RelyingParty,
+}
+
+/// `validate`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Validate {
+    /// The capture holding the certificate (a `read` of EF 000A or 0001 with `as`).
+    pub certificate: String,
+    /// How to ask. Default: OCSP.
+    #[serde(default = "Validate::ocsp")]
+    pub via: Via,
+}
+
+impl Validate {
+    fn ocsp() -> Via {
+        Via::Ocsp
+    }
+}
+
+/// `revoke`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Revoke {
+    /// Which certificate.
+    pub certificate: CertName,
+    /// Why (RFC 5280 §5.3.1). Default: unspecified.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `validation_fault`: every key defaults to false.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationFault {
+    /// OCSP answers `tryLater`.
+    #[serde(default)]
+    pub try_later: bool,
+    /// The CRL served is yesterday's, past its nextUpdate.
+    #[serde(default)]
+    pub stale_crl: bool,
+    /// The service does not answer.
+    #[serde(default)]
+    pub down: bool,
+    /// The service answers HTTP 503.
+    #[serde(default)]
+    pub http_503: bool,
 }
 
 /// A key reference, optionally selected first.

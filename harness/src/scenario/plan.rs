@@ -225,6 +225,8 @@ pub enum Power {
 /// What one step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Something of the validation service (docs/validation.md).
+    Validation(ValidationOp),
     /// Arm faults on the card from here on.
     Fault(Box<mynasim_simulator::card::FaultPlan>),
     /// SELECT DF by name.
@@ -881,4 +883,35 @@ mod tests {
         plan.index = 2;
         assert_eq!(plan.id(), format!("{}#3", path.display()));
     }
+}
+
+/// A step about the validation service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidationOp {
+    /// Ask about the certificate in a capture.
+    Validate {
+        /// The capture.
+        capture: String,
+        /// How.
+        via: crate::scenario::model::Via,
+    },
+    /// Both certificates on hold.
+    LoseCard,
+    /// Held certificates revoked, new ones issued into the card.
+    FindCard,
+    /// The signature certificate revoked (affiliationChanged).
+    MoveHouse,
+    /// Old certificate superseded, a new one issued into the card.
+    Renew(mynasim_simulator::pki::jpki::CertKind),
+    /// A certificate revoked.
+    Revoke {
+        /// Which.
+        kind: mynasim_simulator::pki::jpki::CertKind,
+        /// Why.
+        reason: x509_cert::ext::pkix::crl::CrlReason,
+    },
+    /// The service's clock moves on.
+    Advance(jiff::SignedDuration),
+    /// The service's faults from now on.
+    Fault(mynasim_simulator::validation::Faults),
 }

@@ -77,6 +77,22 @@ pub trait Link {
                 .to_owned(),
         ))
     }
+    /// Changes the in-process card itself (a validation step writing new certificates into
+    /// it). Only the in-process card can be changed.
+    ///
+    /// # Errors
+    /// This target's card is not in process.
+    fn with_card(
+        &mut self,
+        change: &mut dyn FnMut(&mut mynasim_simulator::card::Card),
+    ) -> Result<(), TargetError> {
+        let _ = change;
+        Err(TargetError::Protocol(
+            "this step writes new certificates into the card, which needs the in-process card \
+             (target sim, or an exec scenario's setup)"
+                .to_owned(),
+        ))
+    }
     /// Whether this is the scenario's own card (so its profile, state and secrets apply).
     fn runs_scenario_card(&self) -> bool;
 }

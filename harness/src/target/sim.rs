@@ -111,6 +111,19 @@ impl Link for SimLink {
         true
     }
 
+    fn with_card(
+        &mut self,
+        change: &mut dyn FnMut(&mut mynasim_simulator::card::Card),
+    ) -> Result<(), TargetError> {
+        if self.card.with_card(change) {
+            Ok(())
+        } else {
+            Err(TargetError::Protocol(
+                "this card is not a simulated My Number Card".to_owned(),
+            ))
+        }
+    }
+
     fn arm_faults(&mut self, plan: mynasim_simulator::card::FaultPlan) -> Result<(), TargetError> {
         if self.card.arm_faults(plan) {
             Ok(())

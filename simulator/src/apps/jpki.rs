@@ -197,6 +197,33 @@ pub fn token_info(token: Token) -> [u8; 160] {
     out
 }
 
+/// Writes a new certificate and key pair into the application (a found card's re-issue, a
+/// renewal; issue 11): the certificate EF's content and the key EF's key, access rules
+/// unchanged. Returns whether both EFs were there.
+pub fn install(df: &mut Df, signature: bool, certificate: Vec<u8>, key: Arc<PrivateKey>) -> bool {
+    use crate::card::EfBody;
+    let (cert_ef, key_ef) = if signature {
+        (ef::SIGN_CERT, ef::SIGN_KEY)
+    } else {
+        (ef::AUTH_CERT, ef::AUTH_KEY)
+    };
+    let cert_there = match df.ef_mut(Fid(cert_ef)) {
+        Some(ef) => {
+            ef.body = EfBody::Transparent(certificate);
+            true
+        }
+        None => false,
+    };
+    let key_there = match df.ef_mut(Fid(key_ef)).map(|ef| &mut ef.body) {
+        Some(EfBody::PrivateKey(k)) => {
+            k.key = key;
+            true
+        }
+        _ => false,
+    };
+    cert_there && key_there
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,12 @@ pub trait VirtualCard {
         let _ = plan;
         false
     }
+    /// Changes the simulated card itself (a validation step re-issuing its certificates);
+    /// whether there is one to change. Default: there is not.
+    fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
+        let _ = change;
+        false
+    }
 }
 
 impl VirtualCard for Card {
@@ -65,6 +71,11 @@ impl VirtualCard for Card {
         self.add_faults(plan);
         true
     }
+
+    fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
+        change(self);
+        true
+    }
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
@@ -94,6 +105,10 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
 
     fn arm_faults(&mut self, plan: FaultPlan) -> bool {
         (**self).arm_faults(plan)
+    }
+
+    fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
+        (**self).with_card(change)
     }
 }
 

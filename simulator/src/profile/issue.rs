@@ -129,63 +129,24 @@ impl Personalisation {
         let auth_key = keys::card_key(self.seed, CardKey::JpkiAuthentication)?;
         let sign_key = keys::card_key(self.seed, CardKey::JpkiSignature)?;
         let code = &self.municipality_code;
-
-        let request = |plan: &CertificatePlan,
-                       serial: [u8; 4],
-                       key: &rsa::PrivateKey,
-                       cn: String,
-                       ocsp_path: &str| EeRequest {
-            serial,
-            not_before: plan.not_before,
-            not_after: plan.not_after,
-            subject_key: key.to_public_key(),
-            common_name: cn,
-            prefecture: self.prefecture.clone(),
-            municipality: self.city.clone(),
-            ocsp_url: plan
-                .ocsp
-                .then(|| format!("{}{ocsp_path}", self.base_url_slash())),
-            cps_url: format!("{}cps", self.base_url_slash()),
-        };
-
         let auth_certificate = match &self.auth_certificate {
-            Some(plan) => {
-                // Opaque, 20 characters like a real card's (`8439XXXXXXXXXXXXXXXX`).
-                let cn = format!("TEST{:07X}{code}003A", ids.tag & 0xFFF_FFFF);
-                let der = jpki::issue_authentication(&request(
-                    plan,
-                    ids.auth_serial,
-                    &auth_key,
-                    cn,
-                    "ocsp/auth",
-                ))
-                .map_err(|e| cert_error("authentication", e))?;
-                Some(issued(CertKind::Authentication, der, plan.clone())?)
-            }
+            Some(plan) => Some(self.jpki_certificate(
+                CertKind::Authentication,
+                plan,
+                ids.auth_serial,
+                &auth_key,
+                ids.tag,
+            )?),
             None => None,
         };
         let sign_certificate = match &self.sign_certificate {
-            Some(plan) => {
-                let cn = format!(
-                    "{}1000TEST{:04X}{code}003A",
-                    era::yyyymmdd(plan.not_before),
-                    (ids.tag >> 16) & 0xFFFF
-                );
-                let holder = HolderFacts {
-                    name: self.name.clone(),
-                    name_substitute: self.name_substitute.clone(),
-                    sex: self.sex.digit(),
-                    birth_date: era::era_digit_yyyymmdd(self.birth_date),
-                    address: self.address.clone(),
-                    address_substitute: self.address_substitute.clone(),
-                };
-                let der = jpki::issue_signature(
-                    &request(plan, ids.sign_serial, &sign_key, cn, "ocsp/sign"),
-                    &holder,
-                )
-                .map_err(|e| cert_error("signature", e))?;
-                Some(issued(CertKind::Signature, der, plan.clone())?)
-            }
+            Some(plan) => Some(self.jpki_certificate(
+                CertKind::Signature,
+                plan,
+                ids.sign_serial,
+                &sign_key,
+                ids.tag,
+            )?),
             None => None,
         };
 
@@ -247,6 +208,110 @@ impl Personalisation {
             auth_ca: auth_ca.der.clone(),
             sign_ca: sign_ca.der.clone(),
         })
+    }
+
+    /// One JPKI certificate of this holder: `tag` makes the opaque CN.
+    fn jpki_certificate(
+        &self,
+        kind: CertKind,
+        plan: &CertificatePlan,
+        serial: [u8; 4],
+        key: &rsa::PrivateKey,
+        tag: u32,
+    ) -> Result<IssuedCertificate, IssueError> {
+        let code = &self.municipality_code;
+        let request = |cn: String, ocsp_path: &str| EeRequest {
+            serial,
+            not_before: plan.not_before,
+            not_after: plan.not_after,
+            subject_key: key.to_public_key(),
+            common_name: cn,
+            prefecture: self.prefecture.clone(),
+            municipality: self.city.clone(),
+            ocsp_url: plan
+                .ocsp
+                .then(|| format!("{}{ocsp_path}", self.base_url_slash())),
+            cps_url: format!("{}cps", self.base_url_slash()),
+        };
+        let der = match kind {
+            CertKind::Authentication => {
+                // Opaque, 20 characters like a real card's (`8439XXXXXXXXXXXXXXXX`).
+                let cn = format!("TEST{:07X}{code}003A", tag & 0xFFF_FFFF);
+                jpki::issue_authentication(&request(cn, "ocsp/auth"))
+                    .map_err(|e| cert_error("authentication", e))?
+            }
+            CertKind::Signature => {
+                let cn = format!(
+                    "{}1000TEST{:04X}{code}003A",
+                    era::yyyymmdd(plan.not_before),
+                    (tag >> 16) & 0xFFFF
+                );
+                let holder = HolderFacts {
+                    name: self.name.clone(),
+                    name_substitute: self.name_substitute.clone(),
+                    sex: self.sex.digit(),
+                    birth_date: era::era_digit_yyyymmdd(self.birth_date),
+                    address: self.address.clone(),
+                    address_substitute: self.address_substitute.clone(),
+                };
+                jpki::issue_signature(&request(cn, "ocsp/sign"), &holder)
+                    .map_err(|e| cert_error("signature", e))?
+            }
+        };
+        issued(kind, der, plan.clone())
+    }
+
+    /// A new certificate and key pair for a card whose certificate was revoked and replaced
+    /// (a found card, a renewal; issue 11): generation `generation` (1, 2, …) of the card's
+    /// JPKI key of this kind — a different pool key from the one before — and a new serial,
+    /// valid from `today` to the 5th birthday after it (capped by the card's expiry).
+    ///
+    /// # Errors
+    /// A damaged key pool, or a certificate that cannot be built.
+    pub fn reissue(
+        &self,
+        kind: CertKind,
+        generation: u32,
+        today: jiff::civil::Date,
+    ) -> Result<(IssuedCertificate, std::sync::Arc<rsa::PrivateKey>), IssueError> {
+        let which = match kind {
+            CertKind::Authentication => CardKey::JpkiAuthentication,
+            CertKind::Signature => CardKey::JpkiSignature,
+        };
+        let before = keys::card_key(self.seed, which)?;
+        let mut key = before.clone();
+        let mut salt = u64::from(generation);
+        // A seed whose draw differs from the card's current key (1 in 24 draws coincide).
+        for _ in 0..64 {
+            let seed = self.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            key = keys::card_key(seed, which)?;
+            if key.to_public_key() != before.to_public_key() {
+                break;
+            }
+            salt = salt.wrapping_add(0x1_0000);
+        }
+        let ids =
+            Identifiers::new(self.seed ^ u64::from(generation).wrapping_mul(0xA076_1D64_78BD_642F));
+        let plan = CertificatePlan {
+            not_before: today,
+            not_after: super::validity::certificate_expiry(
+                self.birth_date,
+                today,
+                self.card_expires,
+            ),
+            status: super::model::CertificateStatus::Valid,
+            ocsp: match kind {
+                CertKind::Authentication => self.auth_certificate.as_ref(),
+                CertKind::Signature => self.sign_certificate.as_ref(),
+            }
+            .is_some_and(|p| p.ocsp),
+        };
+        let serial = match kind {
+            CertKind::Authentication => ids.auth_serial,
+            CertKind::Signature => ids.sign_serial,
+        };
+        let cert = self.jpki_certificate(kind, &plan, serial, &key, ids.tag)?;
+        Ok((cert, key))
     }
 
     fn base_url_slash(&self) -> String {

@@ -7,9 +7,9 @@ use mynasim_simulator::card::FaultPlan;
 use mynasim_simulator::hex;
 use mynasim_simulator::security::ClientDigest;
 
-use super::{Scope, StepError, bytes, fid, opt_fid, template};
+use super::{Scope, StepError, bytes, fid, need_capture, opt_fid, template};
 use crate::scenario::model::{self, Action, Digest};
-use crate::scenario::plan::{Op, Power, ReadMode, SignOp};
+use crate::scenario::plan::{Op, Power, ReadMode, SignOp, ValidationOp};
 
 /// Compiles one action; returns its label and operation.
 pub(super) fn compile(action: &Action, scope: &Scope<'_>) -> Result<(String, Op), StepError> {
@@ -127,6 +127,70 @@ pub(super) fn compile(action: &Action, scope: &Scope<'_>) -> Result<(String, Op)
             let on = spec.on.as_deref().unwrap_or("every command");
             (format!("fault on {on}"), Op::Fault(Box::new(plan)))
         }
+        Action::Validate(v) => {
+            need_capture(&v.certificate, ".validate.certificate", scope.known)?;
+            let via = match v.via {
+                model::Via::Ocsp => "OCSP",
+                model::Via::Crl => "CRL",
+                model::Via::RelyingParty => "relying party",
+            };
+            (
+                format!("validate {} ({via})", v.certificate),
+                Op::Validation(ValidationOp::Validate {
+                    capture: v.certificate.clone(),
+                    via: v.via,
+                }),
+            )
+        }
+        Action::LoseCard(_) => ("lose card".into(), Op::Validation(ValidationOp::LoseCard)),
+        Action::FindCard(_) => ("find card".into(), Op::Validation(ValidationOp::FindCard)),
+        Action::MoveHouse(_) => ("move house".into(), Op::Validation(ValidationOp::MoveHouse)),
+        Action::Renew(which) => (
+            format!("renew {}", cert_label(*which)),
+            Op::Validation(ValidationOp::Renew(cert_kind(*which))),
+        ),
+        Action::Revoke(r) => {
+            let reason = match &r.reason {
+                None => x509_cert::ext::pkix::crl::CrlReason::Unspecified,
+                Some(name) => {
+                    mynasim_simulator::validation::parse_reason(name).ok_or_else(|| {
+                        (
+                            ".revoke.reason".to_owned(),
+                            format!(
+                                "`{name}` is not an RFC 5280 reason: unspecified, keyCompromise, \
+                             cACompromise, affiliationChanged, superseded, cessationOfOperation, \
+                             certificateHold, privilegeWithdrawn, aACompromise"
+                            ),
+                        )
+                    })?
+                }
+            };
+            (
+                format!(
+                    "revoke {} ({})",
+                    cert_label(r.certificate),
+                    mynasim_simulator::validation::reason_name(reason)
+                ),
+                Op::Validation(ValidationOp::Revoke {
+                    kind: cert_kind(r.certificate),
+                    reason,
+                }),
+            )
+        }
+        Action::Advance(text) => (
+            format!("advance {text}"),
+            Op::Validation(ValidationOp::Advance(duration(text)?)),
+        ),
+        Action::ValidationFault(f) => (
+            "validation fault".into(),
+            Op::Validation(ValidationOp::Fault(mynasim_simulator::validation::Faults {
+                try_later: f.try_later,
+                stale_crl: f.stale_crl,
+                down: f.down,
+                http_503: f.http_503,
+                delay_ms: 0,
+            })),
+        ),
         Action::Apdu(text) => {
             // Sent as written: a malformed APDU is a legitimate test of the card's 67 00.
             let apdu = template::hex(text, ".apdu", scope)?;
@@ -137,6 +201,55 @@ pub(super) fn compile(action: &Action, scope: &Scope<'_>) -> Result<(String, Op)
             )
         }
     })
+}
+
+fn cert_kind(which: model::CertName) -> mynasim_simulator::pki::jpki::CertKind {
+    match which {
+        model::CertName::Auth => mynasim_simulator::pki::jpki::CertKind::Authentication,
+        model::CertName::Sign => mynasim_simulator::pki::jpki::CertKind::Signature,
+    }
+}
+
+fn cert_label(which: model::CertName) -> &'static str {
+    match which {
+        model::CertName::Auth => "auth",
+        model::CertName::Sign => "sign",
+    }
+}
+
+/// `1d`, `12h`, `30m`, `90s`, up to ten years either way (a minus sign goes back).
+fn duration(text: &str) -> Result<jiff::SignedDuration, StepError> {
+    let bad = || {
+        (
+            ".advance".to_owned(),
+            format!("`{text}` is not a duration: write a number and d, h, m or s (`1d`, `12h`)"),
+        )
+    };
+    let t = text.trim();
+    let unit = t.chars().last().ok_or_else(bad)?;
+    let number: i64 = t
+        .get(..t.len() - unit.len_utf8())
+        .ok_or_else(bad)?
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let seconds_per = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return Err(bad()),
+    };
+    let seconds = number
+        .checked_mul(seconds_per)
+        .filter(|s| s.abs() <= 10 * 366 * 86_400)
+        .ok_or_else(|| {
+            (
+                ".advance".to_owned(),
+                format!("`{text}`: at most ten years"),
+            )
+        })?;
+    Ok(jiff::SignedDuration::from_secs(seconds))
 }
 
 /// How a `read` reads: at most one of `length`, `extended`, `probe` (with `reread`).
@@ -253,6 +366,7 @@ mod tests {
     use crate::scenario::compile::tests::{at, last, step_error};
     use crate::scenario::plan::{
         BytesPart, CaptureRef, HexTemplate, Op, Power, ReadMode, SignOp, Template, TextPart,
+        ValidationOp,
     };
 
     /// The label and operation of a step (after a `get_challenge` captured as `c`).
@@ -576,6 +690,93 @@ mod tests {
 
     fn record(args: &str) -> (String, Op) {
         op(&format!("read_record: {{ {args} }}"))
+    }
+
+    #[test]
+    fn validation_steps_compile_to_their_operations() {
+        use crate::scenario::model::Via;
+        use mynasim_simulator::pki::jpki::CertKind;
+        use x509_cert::ext::pkix::crl::CrlReason;
+        let v = |step: &str| op(step);
+        assert_eq!(
+            v("validate: { certificate: c, via: crl }"),
+            (
+                "validate c (CRL)".into(),
+                Op::Validation(ValidationOp::Validate {
+                    capture: "c".into(),
+                    via: Via::Crl
+                })
+            )
+        );
+        assert_eq!(
+            v("validate: { certificate: c }").1,
+            Op::Validation(ValidationOp::Validate {
+                capture: "c".into(),
+                via: Via::Ocsp
+            })
+        );
+        assert_eq!(
+            v("revoke: { certificate: sign, reason: affiliation-changed }"),
+            (
+                "revoke sign (affiliationChanged)".into(),
+                Op::Validation(ValidationOp::Revoke {
+                    kind: CertKind::Signature,
+                    reason: CrlReason::AffiliationChanged
+                })
+            )
+        );
+        assert_eq!(
+            v("revoke: { certificate: auth }").1,
+            Op::Validation(ValidationOp::Revoke {
+                kind: CertKind::Authentication,
+                reason: CrlReason::Unspecified
+            })
+        );
+        assert_eq!(
+            v("renew: sign").1,
+            Op::Validation(ValidationOp::Renew(CertKind::Signature))
+        );
+        for (text, secs) in [
+            ("1d", 86_400),
+            ("12h", 43_200),
+            ("-30m", -1_800),
+            ("90s", 90),
+        ] {
+            assert_eq!(
+                v(&format!("advance: \"{text}\"")).1,
+                Op::Validation(ValidationOp::Advance(jiff::SignedDuration::from_secs(secs)))
+            );
+        }
+        assert_eq!(v("lose_card: {}").1, Op::Validation(ValidationOp::LoseCard));
+        assert_eq!(v("find_card: {}").1, Op::Validation(ValidationOp::FindCard));
+        assert_eq!(
+            v("move_house: {}").1,
+            Op::Validation(ValidationOp::MoveHouse)
+        );
+    }
+
+    #[test]
+    fn validation_steps_refuse_what_they_cannot_do() {
+        assert_eq!(
+            fails("validate: { certificate: nothing }"),
+            ".validate.certificate: `nothing` is not captured by an earlier step (`as: nothing`)"
+        );
+        assert!(
+            fails("revoke: { certificate: auth, reason: lost }")
+                .starts_with(".revoke.reason: `lost` is not an RFC 5280 reason")
+        );
+        for bad in ["1w", "d", "", "x1d", "1.5d"] {
+            assert_eq!(
+                fails(&format!("advance: \"{bad}\"")),
+                format!(
+                    ".advance: `{bad}` is not a duration: write a number and d, h, m or s (`1d`, `12h`)"
+                )
+            );
+        }
+        assert_eq!(
+            fails("advance: 4000d"),
+            ".advance: `4000d`: at most ten years"
+        );
     }
 
     #[test]
