@@ -91,6 +91,36 @@ fn seed_session(corpus: &Path, name: &str, session: &Transcript) -> std::io::Res
     fs::write(corpus.join("vpcd").join(format!("{name}-split")), split)
 }
 
+fn seed_ocsp(root: &Path, corpus: &Path) -> std::io::Result<()> {
+    use mynasim_simulator::pki::jpki::{self, CertKind};
+    use mynasim_simulator::pki::ocsp::{self, CertIdHash};
+    let yaml = fs::read_to_string(root.join("scenarios/profiles/default.yaml"))?;
+    let card = mynasim_simulator::profile::Profile::from_yaml(&yaml, "default.yaml")
+        .and_then(|p| p.personalise("default.yaml"))
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .issue()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut n = 0;
+    for (cert, kind) in [
+        (&card.auth_certificate, CertKind::Authentication),
+        (&card.sign_certificate, CertKind::Signature),
+    ] {
+        let (Some(cert), Ok(ca)) = (cert, jpki::ca(kind)) else {
+            continue;
+        };
+        for hash in [CertIdHash::Sha1, CertIdHash::Sha256] {
+            for nonce in [None, Some(&b"mynasim-nonce-01"[..])] {
+                let request = ocsp::cert_id(&cert.certificate, &ca.certificate, hash)
+                    .and_then(|id| ocsp::request(id, nonce))
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                fs::write(corpus.join("ocsp").join(format!("request-{n}")), request)?;
+                n += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
@@ -104,6 +134,7 @@ fn main() -> std::io::Result<()> {
         "transcript",
         "control",
         "serve_config",
+        "ocsp",
     ] {
         fs::create_dir_all(corpus.join(target))?;
     }
@@ -160,6 +191,9 @@ fn main() -> std::io::Result<()> {
         corpus.join("tlv").join("cert-head"),
         [0x30, 0x82, 0x00, 0x04, 0x02, 0x02, 0x01, 0x00],
     )?;
+    // OCSP seeds: requests about the default card's certificates, SHA-1 and SHA-256, with and
+    // without a nonce.
+    seed_ocsp(&root, &corpus)?;
     println!(
         "seeded corpora from {} scenario files ({sessions} sessions) in {}",
         files.len(),

@@ -346,6 +346,29 @@ pub fn card(card: &mut Card, data: &[u8]) {
     }
 }
 
+/// The validation service's OCSP responder: any bytes get an answer that parses as an
+/// `OCSPResponse`; bytes that are not an OCSP request get `malformedRequest`; a request that
+/// parses is answered `successful` (the service knows the certificates) or `malformedRequest`
+/// (an empty list, more than [`crate::validation::MAX_REQUESTS`], a hash it does not know).
+pub fn ocsp(service: &crate::validation::Service, data: &[u8]) {
+    use crate::pki::ocsp::{self, OcspRequest, ResponseStatus};
+    use der::Decode;
+    let response = service.ocsp(data);
+    let parsed = ocsp::parse_response(&response);
+    assert!(
+        parsed.is_ok(),
+        "an OCSP answer that does not parse: {response:02X?}"
+    );
+    let Ok(parsed) = parsed else { return };
+    match OcspRequest::from_der(data) {
+        Err(_) => assert_eq!(parsed.response_status, ResponseStatus::MalformedRequest),
+        Ok(_) => assert!(matches!(
+            parsed.response_status,
+            ResponseStatus::Successful | ResponseStatus::MalformedRequest
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,6 +129,26 @@ fn run_program(
     };
     let argv: Vec<String> = exec.argv.iter().map(render).collect();
     let mut env: Vec<(&str, OsString)> = reader.env();
+    // The scenario card's validation service, for as long as the program runs.
+    let service = if exec.validation {
+        match crate::host::validation::Background::start(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            mynasim_simulator::validation::Service::for_card(&plan.card),
+        ) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                return (
+                    vec![format!("cannot start the validation service: {e}")],
+                    Vec::new(),
+                );
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(server) = &service {
+        env.push(("MYNASIM_VALIDATION_URL", OsString::from(server.url())));
+    }
     for (key, value) in &exec.env {
         env.push((key.as_str(), OsString::from(render(value))));
     }
@@ -141,6 +161,7 @@ fn run_program(
         reader.schedule_removal(after, back);
     }
     let finished = run_captured(&argv, &env, dir, exec.timeout);
+    drop(service);
     let state = card.after();
     reader.remove();
     let (transcript, dropped) = reader.transcript();

@@ -99,6 +99,11 @@ pub struct ExecSpec {
     /// The card's state when the program has ended.
     #[serde(default)]
     pub after: Option<After>,
+    /// Start the scenario card's validation service (OCSP and CRLs; docs/validation.md) on
+    /// a free loopback port for the program: its base URL is in `MYNASIM_VALIDATION_URL`.
+    /// The certificates' statuses are the profile's.
+    #[serde(default)]
+    pub validation: bool,
 }
 
 /// One check on a program's output: exactly one key.

@@ -96,6 +96,8 @@ pub struct ExecPlan {
     pub rules: Vec<TranscriptRule>,
     /// The card afterwards.
     pub after: AfterExpect,
+    /// Start a validation service for the program.
+    pub validation: bool,
 }
 
 /// A program's expected exit status.

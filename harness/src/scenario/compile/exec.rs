@@ -163,6 +163,7 @@ pub(super) fn compile(
         stderr,
         rules,
         after,
+        validation: spec.validation,
     })
 }
 
