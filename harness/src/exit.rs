@@ -31,7 +31,7 @@ pub const EXEC_NOT_FOUND: u8 = 127;
 pub const HELP: &str = "\
 Exit status:
   0  all passed
-  1  a scenario failed
+  1  a scenario failed (mynasim verify: the signature or certificate is refused)
   2  a scenario, profile, configuration or argument is invalid
   3  the target (pcscd, a reader, a card, a socket) could not be reached
   4  mynasim could not write a report or output, or use the system (I/O)
@@ -90,6 +90,10 @@ pub enum Error {
     /// Output could not be written, or the system refused a resource.
     #[error("{0:#}")]
     Io(anyhow::Error),
+    /// A check refused what it was given (`mynasim verify`: a bad signature, an expired or
+    /// revoked certificate).
+    #[error("refused: {0}")]
+    Refused(String),
     /// `mynasim exec`: the program ran and exited with this status (not 0).
     #[error("the command exited with status {0}")]
     Program(u8),
@@ -143,6 +147,7 @@ pub fn exit_code(error: &Error) -> u8 {
             Worst::Unreachable => UNREACHABLE,
         },
         Error::Io(_) => IO,
+        Error::Refused(_) => FAILED,
         Error::Program(code) => *code,
         Error::Exec(failure) => match failure {
             ExecFailure::Setup(_) => EXEC_FAILED,
@@ -176,6 +181,7 @@ mod tests {
             (Error::invalid(anyhow::anyhow!("x")), INVALID),
             (Error::unreachable(anyhow::anyhow!("x")), UNREACHABLE),
             (Error::io(anyhow::anyhow!("x")), IO),
+            (Error::Refused("revoked".into()), FAILED),
             (
                 Error::Scenarios {
                     worst: Worst::Failed,

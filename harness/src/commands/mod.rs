@@ -10,3 +10,4 @@ pub mod run;
 pub mod schema;
 pub mod serve;
 pub mod validation;
+pub mod verify;

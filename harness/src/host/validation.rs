@@ -295,3 +295,68 @@ async fn certificate(Path(file): Path<String>) -> Response {
 fn not_found(why: &'static str) -> Response {
     (StatusCode::NOT_FOUND, format!("{why}\n")).into_response()
 }
+
+/// The largest answer [`http_post`] reads.
+pub const MAX_ANSWER: usize = 1024 * 1024;
+
+/// POSTs `body` to a plain-HTTP URL (`http://host:port/path`) and returns the response body
+/// of a `200` (the relying party's side: `mynasim verify`). Bounded: `timeout` for connect and
+/// each read, at most [`MAX_ANSWER`] bytes.
+///
+/// # Errors
+/// Not an `http://` URL, no connection, a status other than 200, an answer too large.
+pub fn http_post(
+    url: &str,
+    content_type: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("`{url}`: only http:// URLs are supported"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (rest.get(..i).unwrap_or(rest), rest.get(i..).unwrap_or("/")),
+        None => (rest, "/"),
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(authority)
+        .map_err(|e| format!("`{authority}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{authority}` resolves to nothing"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body))
+        .map_err(|e| format!("cannot send to {addr}: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .take(u64::try_from(MAX_ANSWER + 1).unwrap_or(u64::MAX))
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("no answer from {addr}: {e}"))?;
+    if answer.len() > MAX_ANSWER {
+        return Err(format!("the answer from {addr} is over {MAX_ANSWER} bytes"));
+    }
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("{addr} did not answer HTTP"))?;
+    let status_line = String::from_utf8_lossy(answer.get(..split).unwrap_or_default())
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if !status_line.starts_with("HTTP/1.1 200") && !status_line.starts_with("HTTP/1.0 200") {
+        return Err(format!("{addr} answered `{status_line}`"));
+    }
+    Ok(answer.get(split + 4..).unwrap_or_default().to_vec())
+}

@@ -278,3 +278,228 @@ fn the_service_answers_garbage_with_malformed_request_and_caps_bodies() {
     let (code, _) = post(b"x".to_vec());
     assert_eq!(code, "503");
 }
+
+/// A signature by the card's authentication key over `message` (PKCS#1 v1.5, SHA-256).
+fn sign_with_card(card: &IssuedCard, message: &[u8]) -> Vec<u8> {
+    use mynasim_simulator::apdu::{KeyReference, build};
+    use sha2::Digest;
+    let mut c = card.card.clone();
+    c.power_on();
+    let ok = |r: Vec<u8>| {
+        assert_eq!(&r[r.len() - 2..], [0x90, 0x00]);
+        r[..r.len() - 2].to_vec()
+    };
+    ok(c.transmit(&build::select_df(&[
+        0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01,
+    ])));
+    ok(c.transmit(&build::select_ef([0x00, 0x18])));
+    ok(c.transmit(&build::verify(KeyReference::Current, b"1234")));
+    ok(c.transmit(&build::select_ef([0x00, 0x17])));
+    let mut digest_info = hex_decode("3031300d060960864801650304020105000420");
+    digest_info.extend(sha2::Sha256::digest(message));
+    ok(c.transmit(&build::compute_digital_signature(
+        0,
+        0x80,
+        &digest_info,
+        256,
+    )))
+}
+
+fn hex_decode(h: &str) -> Vec<u8> {
+    mynasim_simulator::hex::decode(h).unwrap()
+}
+
+fn verify_cmd(dir: &Path, url: Option<&str>, at: &str) -> (i32, String) {
+    let mut cmd = super::support::mynasim();
+    cmd.args(["verify", "--certificate"])
+        .arg(dir.join("auth.pem"))
+        .arg("--signature")
+        .arg(dir.join("sig.bin"))
+        .arg("--data")
+        .arg(dir.join("message.txt"))
+        .args(["--at", at]);
+    if let Some(url) = url {
+        cmd.args(["--url", url]);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn mynasim_verify_accepts_a_good_signature_and_refuses_in_the_documented_order() {
+    let card = card("");
+    let dir = files(&card);
+    std::fs::write(dir.join("message.txt"), b"login challenge 42").unwrap();
+    std::fs::write(
+        dir.join("sig.bin"),
+        sign_with_card(&card, b"login challenge 42"),
+    )
+    .unwrap();
+    let server = start(&card);
+    let url = server.url();
+    let (code, text) = verify_cmd(&dir, Some(&url), "2026-11-25");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("signature    verifies") && text.contains("verdict      good"),
+        "{text}"
+    );
+    // Without a service the status is not checked, and says so.
+    let (code, text) = verify_cmd(&dir, None, "2026-11-25");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("status unknown"), "{text}");
+    // Expired comes first, whatever the status.
+    let (code, text) = verify_cmd(&dir, Some(&url), "2030-01-01");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("verdict      expired"), "{text}");
+    // On hold.
+    {
+        let mut s = server.service.lock().unwrap();
+        let serial = card
+            .auth_certificate
+            .as_ref()
+            .unwrap()
+            .certificate
+            .tbs_certificate()
+            .serial_number()
+            .as_bytes()
+            .to_vec();
+        let now = s.clock.now();
+        s.registry
+            .hold(CertKind::Authentication, &serial, now)
+            .unwrap();
+    }
+    let (code, text) = verify_cmd(&dir, Some(&url), "2026-11-25");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("verdict      hold"), "{text}");
+    // A changed message: the signature check comes before the status.
+    std::fs::write(dir.join("message.txt"), b"login challenge 43").unwrap();
+    let (code, text) = verify_cmd(&dir, Some(&url), "2026-11-25");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("verdict      bad signature"), "{text}");
+    // No service listening: exit 3.
+    std::fs::write(dir.join("message.txt"), b"login challenge 42").unwrap();
+    drop(server);
+    let (code, text) = verify_cmd(&dir, Some(&url), "2026-11-25");
+    assert_eq!(code, 3, "{text}");
+}
+
+#[test]
+fn a_found_card_seen_by_openssl_old_certificate_held_for_good_new_one_good() {
+    let card = card("");
+    let dir = files(&card);
+    let server = start(&card);
+    let old = card.auth_certificate.as_ref().unwrap();
+    let old_serial = old
+        .certificate
+        .tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .to_vec();
+    let p = &card.personalisation;
+    let new = {
+        let mut s = server.service.lock().unwrap();
+        let now = s.clock.now();
+        s.registry
+            .hold(CertKind::Authentication, &old_serial, now)
+            .unwrap();
+        s.registry
+            .revoke(
+                CertKind::Authentication,
+                &old_serial,
+                CrlReason::CertificateHold,
+                now,
+            )
+            .unwrap();
+        let (new, _key) = p
+            .reissue(CertKind::Authentication, 1, s.clock.today())
+            .unwrap();
+        s.registry.add(mynasim_simulator::validation::record_of(
+            &new,
+            &p.prefecture,
+            &p.city,
+            false,
+            mynasim_simulator::validation::Status::Good,
+        ));
+        new
+    };
+    std::fs::write(dir.join("new.pem"), pem(&new.der)).unwrap();
+    let url = format!("{}ocsp", server.url());
+    let ask = |cert: &str| {
+        let (ok, text) = openssl(
+            &dir,
+            &[
+                "ocsp",
+                "-issuer",
+                "auth-ca.pem",
+                "-cert",
+                cert,
+                "-url",
+                &url,
+                "-VAfile",
+                "auth-responder.pem",
+            ],
+        );
+        assert!(ok && text.contains("Response verify OK"), "{text}");
+        text
+    };
+    let old_text = ask("auth.pem");
+    assert!(
+        old_text.contains("auth.pem: revoked") && old_text.contains("Reason: certificateHold"),
+        "{old_text}"
+    );
+    let new_text = ask("new.pem");
+    assert!(new_text.contains("new.pem: good"), "{new_text}");
+    // The next day's CRL lists the old serial as held and covers the new certificate.
+    server
+        .service
+        .lock()
+        .unwrap()
+        .clock
+        .advance(SignedDuration::from_hours(24));
+    let crl = Command::new("curl")
+        .args([
+            "-sf",
+            &format!("{}crl/auth/Tokyo-to/Chiyoda-ku.pem", server.url()),
+        ])
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::write(dir.join("crl.pem"), crl).unwrap();
+    let (_, crl_text) = openssl(&dir, &["crl", "-in", "crl.pem", "-noout", "-text"]);
+    assert!(crl_text.contains("Certificate Hold"), "{crl_text}");
+    let t = server
+        .service
+        .lock()
+        .unwrap()
+        .clock
+        .now()
+        .as_second()
+        .to_string();
+    let verify = |cert: &str| {
+        openssl(
+            &dir,
+            &[
+                "verify",
+                "-attime",
+                &t,
+                "-crl_check",
+                "-CRLfile",
+                "crl.pem",
+                "-CAfile",
+                "auth-ca.pem",
+                cert,
+            ],
+        )
+    };
+    let (ok, text) = verify("new.pem");
+    assert!(ok, "{text}");
+    let (ok, text) = verify("auth.pem");
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+}
