@@ -342,6 +342,11 @@ pub struct ExecArgs {
     /// How long the card may take to appear in the reader (seconds).
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = commands::serve::parse_wait)]
     pub wait: Duration,
+    /// Start the card's validation service (OCSP, CRLs; docs/validation.md) on this
+    /// loopback address for CMD, its URL in MYNASIM_VALIDATION_URL (127.0.0.1:35970 is
+    /// where the certificates' OCSP URLs point; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:35970")]
+    pub validation: Option<std::net::SocketAddr>,
     /// The program and its arguments, after `--`.
     #[arg(required = true, last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -623,6 +628,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                     commands::exec::Pcscd::Private
                 },
                 wait: a.wait,
+                validation: a.validation,
                 command: a.command,
             })?;
             match code {

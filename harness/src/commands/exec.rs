@@ -49,6 +49,8 @@ pub struct Options {
     pub pcscd: Pcscd,
     /// How long the card may take to appear in the reader.
     pub wait: Duration,
+    /// Start the card's validation service here for the program (`MYNASIM_VALIDATION_URL`).
+    pub validation: Option<std::net::SocketAddr>,
     /// The program and its arguments.
     pub command: Vec<OsString>,
 }
@@ -105,7 +107,26 @@ pub fn run(options: &Options) -> Result<u8, Error> {
         .build()
         .map_err(|e| setup(Error::io(anyhow!("cannot start the async runtime: {e}"))))?;
     let mut signals = runtime.block_on(async { Signals::new() }).map_err(setup)?;
-    let card = issue(options).map_err(setup)?;
+    let (card, issued) = issue(options).map_err(setup)?;
+    // The card's validation service, for as long as CMD runs.
+    let validation = match options.validation {
+        None => None,
+        Some(addr) => {
+            crate::host::validation::check_loopback(addr, false)
+                .map_err(|e| setup(Error::invalid(anyhow!("--validation {e}"))))?;
+            Some(
+                crate::host::validation::Background::start(
+                    addr,
+                    mynasim_simulator::validation::Service::for_card(&issued),
+                )
+                .map_err(|e| {
+                    setup(Error::io(anyhow!(
+                        "cannot start the validation service on {addr}: {e}"
+                    )))
+                })?,
+            )
+        }
+    };
     let card: Box<dyn VirtualCard + Send> = match &options.state {
         None => Box::new(card),
         Some(path) => Box::new(
@@ -130,7 +151,15 @@ pub fn run(options: &Options) -> Result<u8, Error> {
         Some(signal) => Err(Error::Exec(ExecFailure::Signal(signal))),
         None => runtime.block_on(run_program(
             &options.command,
-            &reader.env(),
+            &reader
+                .env()
+                .into_iter()
+                .chain(
+                    validation
+                        .as_ref()
+                        .map(|v| ("MYNASIM_VALIDATION_URL", OsString::from(v.url()))),
+                )
+                .collect::<Vec<_>>(),
             &mut signals,
             options.json.is_some().then_some(&mut output),
         )),
@@ -216,7 +245,15 @@ fn host_error(e: HostError) -> Error {
 }
 
 /// The card: the profile with `--set` merged over it (the scenarios' `card.set` rule).
-fn issue(options: &Options) -> Result<mynasim_simulator::Card, Error> {
+fn issue(
+    options: &Options,
+) -> Result<
+    (
+        mynasim_simulator::Card,
+        mynasim_simulator::profile::IssuedCard,
+    ),
+    Error,
+> {
     let mut set: Option<serde_json::Value> = None;
     for text in &options.sets {
         let patch = parse_set(text).map_err(|e| Error::invalid(anyhow!("--set {e}")))?;
@@ -312,7 +349,7 @@ fn issue(options: &Options) -> Result<mynasim_simulator::Card, Error> {
         )?;
         card.add_faults(extra);
     }
-    Ok(card)
+    Ok((card, (*issued).clone()))
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught for the whole run.

@@ -29,21 +29,6 @@ pub struct Options {
     pub profiles: Vec<String>,
 }
 
-/// Checks that an address is loopback unless `public` allows otherwise.
-///
-/// # Errors
-/// A non-loopback address without `public`.
-pub fn check_listen(addr: SocketAddr, public: bool) -> Result<(), Error> {
-    if addr.ip().is_loopback() || public {
-        Ok(())
-    } else {
-        Err(Error::invalid(anyhow!(
-            "{addr} is not a loopback address: the validation service listens on loopback \
-             unless --public is given"
-        )))
-    }
-}
-
 /// A service that knows the cards of these profiles (the first one's `today` is its clock).
 ///
 /// # Errors
@@ -65,7 +50,8 @@ pub fn service_for(profiles: &[String]) -> Result<Service, Error> {
 /// # Errors
 /// A profile that does not load (2); an address that cannot be bound (4).
 pub fn run(options: &Options) -> Result<(), Error> {
-    check_listen(options.listen, options.public)?;
+    validation::check_loopback(options.listen, options.public)
+        .map_err(|e| Error::invalid(anyhow!(e)))?;
     let service = service_for(&options.profiles)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

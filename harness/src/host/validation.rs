@@ -36,6 +36,22 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// How long a `down` responder keeps a client waiting before it drops the connection.
 pub const DOWN_HOLD: Duration = Duration::from_secs(30);
 
+/// Refuses an address that is not loopback unless `public` allows it: the service listens on
+/// loopback unless told otherwise.
+///
+/// # Errors
+/// A non-loopback address without `public`, with why.
+pub fn check_loopback(addr: SocketAddr, public: bool) -> Result<(), String> {
+    if addr.ip().is_loopback() || public {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr} is not a loopback address: the validation service listens on loopback \
+             unless --public is given"
+        ))
+    }
+}
+
 /// The service shared between the server and whoever changes it (scenario steps, the
 /// control socket).
 pub type Shared = Arc<Mutex<Service>>;

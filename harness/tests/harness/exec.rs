@@ -396,3 +396,36 @@ fn exec_pulls_the_card_out_and_puts_it_back_on_time() {
         .collect();
     assert_eq!(seen, ["in", "out", "in"], "{}", text(&o));
 }
+
+/// `exec --validation` starts the card's validation service for the program: a relying
+/// party (pyscard reads the certificate, `openssl ocsp` asks) accepts a good card and refuses
+/// a suspended one.
+#[test]
+fn exec_validation_serves_the_cards_status_to_a_relying_party() {
+    let rp = "./scenarios/apps/relying-party/check_login.py";
+    let good = exec(&["--validation", "127.0.0.1:0"], &[rp]);
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good));
+    assert!(
+        text(&good).contains(r#""verdict": "good""#),
+        "{}",
+        text(&good)
+    );
+    let held = exec(
+        &[
+            "--validation",
+            "127.0.0.1:0",
+            "--set",
+            "certificates.auth.status=suspended",
+        ],
+        &[rp],
+    );
+    assert_eq!(held.status.code(), Some(1), "{}", text(&held));
+    assert!(text(&held).contains("certificateHold"), "{}", text(&held));
+    let public = exec(&["--validation", "0.0.0.0:0"], &["true"]);
+    assert_eq!(public.status.code(), Some(125), "{}", text(&public));
+    assert!(
+        text(&public).contains("not a loopback address"),
+        "{}",
+        text(&public)
+    );
+}

@@ -503,3 +503,78 @@ fn a_found_card_seen_by_openssl_old_certificate_held_for_good_new_one_good() {
     let (ok, text) = verify("auth.pem");
     assert!(!ok && text.contains("certificate revoked"), "{text}");
 }
+
+#[test]
+fn with_crl_uri_openssl_downloads_the_crl_itself() {
+    // The service first (its port goes into the certificates), then the card.
+    let server = Background::start(
+        "127.0.0.1:0".parse().unwrap(),
+        Service::new(jiff::civil::date(2026, 11, 25)),
+    )
+    .unwrap();
+    let card = card(&format!(
+        "certificates: {{ base_url: \"{}\", crl_uri: true }}\n",
+        server.url()
+    ));
+    server.service.lock().unwrap().register_card(&card);
+    let dir = files(&card);
+    let (_, text) = openssl(
+        &dir,
+        &[
+            "x509",
+            "-in",
+            "auth.pem",
+            "-noout",
+            "-ext",
+            "crlDistributionPoints",
+        ],
+    );
+    assert!(
+        text.contains("DirName:") && text.contains("URI:http://127.0.0.1:"),
+        "{text}"
+    );
+    let t = server
+        .service
+        .lock()
+        .unwrap()
+        .clock
+        .now()
+        .as_second()
+        .to_string();
+    let download = |dir: &Path| {
+        openssl(
+            dir,
+            &[
+                "verify",
+                "-attime",
+                &t,
+                "-crl_check",
+                "-crl_download",
+                "-CAfile",
+                "auth-ca.pem",
+                "auth.pem",
+            ],
+        )
+    };
+    let (ok, text) = download(&dir);
+    assert!(ok, "{text}");
+    // Held yesterday: today's CRL, downloaded by OpenSSL, lists it.
+    {
+        let mut s = server.service.lock().unwrap();
+        let serial = card
+            .auth_certificate
+            .as_ref()
+            .unwrap()
+            .certificate
+            .tbs_certificate()
+            .serial_number()
+            .as_bytes()
+            .to_vec();
+        let yesterday = s.clock.now() - SignedDuration::from_hours(30);
+        s.registry
+            .hold(CertKind::Authentication, &serial, yesterday)
+            .unwrap();
+    }
+    let (ok, text) = download(&dir);
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+}

@@ -56,11 +56,18 @@ impl CertKind {
     }
 
     /// Certificate policy OID of the end-entity certificates (J-LIS test card:
-    /// `…8.5.1.0.20` signature, `…8.5.1.0.30` authentication).
-    fn policy(self) -> ObjectIdentifier {
-        match self {
-            Self::Signature => ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.0.20"),
-            Self::Authentication => ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.0.30"),
+    /// `…8.5.1.0.20` signature, `…8.5.1.0.30` authentication; production, from a single
+    /// unverified source: `…8.5.1.1.20`, `…8.5.1.3.30`; reference §4).
+    fn policy(self, production: bool) -> ObjectIdentifier {
+        match (self, production) {
+            (Self::Signature, false) => ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.0.20"),
+            (Self::Authentication, false) => {
+                ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.0.30")
+            }
+            (Self::Signature, true) => ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.1.20"),
+            (Self::Authentication, true) => {
+                ObjectIdentifier::new_unwrap("1.2.392.200149.8.5.1.3.30")
+            }
         }
     }
 
@@ -207,6 +214,20 @@ pub fn ca(kind: CertKind) -> Result<&'static Ca, CertError> {
         .map_err(Clone::clone)
 }
 
+/// The end entity's CRL distribution points: the partition's directory name, and (a mynasim
+/// convenience) the validation service's URL for it.
+fn ee_crl_dp(name: Name, uri: Option<&str>) -> Result<CrlDistributionPoints, CertError> {
+    let mut dps = crl_dp(name);
+    if let Some(uri) = uri {
+        dps.0.push(DistributionPoint {
+            distribution_point: Some(DistributionPointName::FullName(vec![x509::uri(uri)?])),
+            reasons: None,
+            crl_issuer: None,
+        });
+    }
+    Ok(dps)
+}
+
 fn crl_dp(name: Name) -> CrlDistributionPoints {
     CrlDistributionPoints(vec![DistributionPoint {
         distribution_point: Some(DistributionPointName::FullName(vec![
@@ -256,6 +277,10 @@ pub struct EeRequest {
     pub ocsp_url: Option<String>,
     /// The CPS URL of the certificate policy.
     pub cps_url: String,
+    /// Production policy OIDs instead of the test card's.
+    pub production_policies: bool,
+    /// A second CRL distribution point: this URI (a mynasim convenience).
+    pub crl_uri: Option<String>,
 }
 
 /// Issues the user-authentication certificate: subject `C=JP, CN=<opaque id>` and no
@@ -313,7 +338,7 @@ fn common_tail(
 ) -> Result<Vec<x509_cert::ext::Extension>, CertError> {
     let ca = ca(kind)?;
     let policies = CertificatePolicies(vec![PolicyInformation {
-        policy_identifier: kind.policy(),
+        policy_identifier: kind.policy(req.production_policies),
         policy_qualifiers: Some(vec![PolicyQualifierInfo {
             policy_qualifier_id: oid::CPS,
             qualifier: Some(x509::ia5_any(&req.cps_url)?),
@@ -348,7 +373,7 @@ fn common_tail(
             false,
             &IssuerAltName(vec![GeneralName::DirectoryName(ca_alt_name(kind)?)]),
         )?,
-        ext(false, &crl_dp(crl_name))?,
+        ext(false, &ee_crl_dp(crl_name, req.crl_uri.as_deref())?)?,
     ];
     if let Some(url) = &req.ocsp_url {
         out.push(ext(

@@ -232,6 +232,19 @@ impl Personalisation {
                 .ocsp
                 .then(|| format!("{}{ocsp_path}", self.base_url_slash())),
             cps_url: format!("{}cps", self.base_url_slash()),
+            production_policies: self.policies == super::model::Policies::Production,
+            crl_uri: self.crl_uri.then(|| {
+                format!(
+                    "{}crl/{}/{}/{}.crl",
+                    self.base_url_slash(),
+                    match kind {
+                        CertKind::Authentication => "auth",
+                        CertKind::Signature => "sign",
+                    },
+                    self.prefecture,
+                    self.city
+                )
+            }),
         };
         let der = match kind {
             CertKind::Authentication => {

@@ -26,7 +26,7 @@ pub use issue::{BUILT_IN_PHOTO, IssueError, IssuedCard, IssuedCertificate};
 pub use model::{
     AttributeField, AttributesCorruption, CardSection, Certificate, CertificateStatus,
     Certificates, Corruption, Holder, IntegrityCorruption, Municipality, NameEncoding, Pins,
-    Profile, Secret, Sex, ShortEf, Token, VerificationTries, Ymd,
+    Policies, Profile, Secret, Sex, ShortEf, Token, VerificationTries, Ymd,
 };
 pub use my_number::MyNumber;
 pub use personalisation::{

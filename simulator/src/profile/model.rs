@@ -250,11 +250,21 @@ impl Token {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Certificates {
-    /// Base URL of the (future) validation service: the CPS and OCSP URLs in the
-    /// certificates are built from it. Loopback by default.
+    /// Base URL of the validation service (`mynasim validation`): the CPS, OCSP and (with
+    /// `crl_uri`) CRL URLs in the certificates are built from it. Loopback by default.
     #[serde(default = "default_base_url")]
     #[schemars(with = "String")]
     pub base_url: Spanned<String>,
+    /// The certificate policy OIDs: `test` (the J-LIS test card's, `…8.5.1.0.20` /
+    /// `…8.5.1.0.30`; the default) or `production` (`…8.5.1.1.20` / `…8.5.1.3.30`, from a
+    /// single unverified source), for apps that check the policy.
+    #[serde(default)]
+    pub policies: Policies,
+    /// A mynasim convenience, not J-LIS's shape: add a second CRL distribution point, a URI
+    /// of the validation service's CRL for the partition, so stock OpenSSL
+    /// (`verify -crl_download`) can fetch it. Default false: the directoryName DP only.
+    #[serde(default)]
+    pub crl_uri: bool,
     /// The user-authentication certificate (EF 000A).
     #[serde(default = "Certificate::authentication")]
     pub auth: Certificate,
@@ -267,10 +277,25 @@ impl Default for Certificates {
     fn default() -> Self {
         Self {
             base_url: default_base_url(),
+            policies: Policies::default(),
+            crl_uri: false,
             auth: Certificate::authentication(),
             sign: Certificate::signature(),
         }
     }
+}
+
+/// Which certificate policy OIDs the end-entity certificates carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policies {
+    /// The J-LIS test card's (`1.2.392.200149.8.5.1.0.20` signature, `….0.30`
+    /// authentication).
+    #[default]
+    Test,
+    /// Production cards' (`1.2.392.200149.8.5.1.1.20` signature, `1.2.392.200149.8.5.1.3.30`
+    /// authentication; reference §4, single unverified source).
+    Production,
 }
 
 fn default_base_url() -> Spanned<String> {

@@ -107,6 +107,10 @@ pub struct Personalisation {
     pub token: Token,
     /// Base URL for CPS and OCSP URLs.
     pub base_url: String,
+    /// The policy OIDs of the end-entity certificates.
+    pub policies: super::model::Policies,
+    /// Whether the certificates carry a second, URI-form CRL distribution point.
+    pub crl_uri: bool,
     /// The authentication certificate, if the card holds one.
     pub auth_certificate: Option<CertificatePlan>,
     /// The signature certificate, if the card holds one.
@@ -488,6 +492,8 @@ impl Profile {
                 .map_or_else(|| crate::card::Layout::for_issue_date(issued), |l| l.value),
             token: self.card.token,
             base_url: base_url.value.clone(),
+            policies: self.certificates.policies,
+            crl_uri: self.certificates.crl_uri,
             auth_certificate,
             sign_certificate,
             auth_pin,
