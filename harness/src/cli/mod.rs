@@ -502,6 +502,11 @@ pub struct ValidationArgs {
     /// scenarios/profiles/, or files); repeat for several.
     #[arg(long, short, value_name = "FILE|NAME", default_value = "default")]
     pub profile: Vec<String>,
+    /// Answer control commands on this Unix socket (`mynasim control SOCKET lose_card`):
+    /// status, lose_card [N], find_card [N], move_house [N], hold/release/revoke SERIAL,
+    /// advance 1d, fault …
+    #[arg(long, value_name = "SOCKET")]
+    pub control: Option<PathBuf>,
 }
 
 /// `mynasim pki`.
@@ -656,6 +661,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             listen: a.listen,
             public: a.public,
             profiles: a.profile,
+            control: a.control,
         }),
         Command::Schema { format } => commands::schema::run(match format {
             SchemaFormat::Profile => commands::schema::Format::Profile,

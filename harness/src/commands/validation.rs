@@ -27,6 +27,8 @@ pub struct Options {
     pub public: bool,
     /// The cards whose certificates the service knows (profile names or files).
     pub profiles: Vec<String>,
+    /// Answer control commands on this Unix socket (`host::validation::CONTROL_USAGE`).
+    pub control: Option<std::path::PathBuf>,
 }
 
 /// A service that knows the cards of these profiles (the first one's `today` is its clock).
@@ -84,9 +86,26 @@ pub fn run(options: &Options) -> Result<(), Error> {
             }
         }
         drop(err);
-        validation::serve(listener, shared, stop_signal())
-            .await
-            .map_err(|e| Error::io(anyhow!("the validation service failed: {e}")))
+        let (stop_control, stopped) = tokio::sync::watch::channel(false);
+        if let Some(path) = &options.control {
+            let socket = crate::host::control::bind(path)
+                .await
+                .map_err(|e| Error::io(anyhow!(e)))?;
+            let service = std::sync::Arc::clone(&shared);
+            let handler: crate::host::control::Handler = std::sync::Arc::new(move |line: &str| {
+                match service.lock() {
+                    Ok(mut s) => validation::control(&mut s, line),
+                    Err(_) => "error the service is unusable\n".to_owned(),
+                }
+            });
+            tokio::spawn(crate::host::control::serve_with(socket, handler, stopped));
+        }
+        let served = validation::serve(listener, shared, stop_signal()).await;
+        let _ = stop_control.send(true);
+        if let Some(path) = &options.control {
+            let _ = std::fs::remove_file(path);
+        }
+        served.map_err(|e| Error::io(anyhow!("the validation service failed: {e}")))
     })
 }
 

@@ -201,6 +201,24 @@ pub async fn bind(path: &Path) -> Result<UnixListener, String> {
 pub async fn serve(
     listener: UnixListener,
     slots: Vec<ControlledSlot>,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_with(
+        listener,
+        std::sync::Arc::new(move |line: &str| execute(line, &slots)),
+        shutdown,
+    )
+    .await;
+}
+
+/// A control protocol: one command line in, one reply out.
+pub type Handler = std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// Accepts connections of a line protocol until `shutdown` turns true (the serve control
+/// socket, `mynasim validation --control`).
+pub async fn serve_with(
+    listener: UnixListener,
+    handler: Handler,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -214,11 +232,11 @@ pub async fn serve(
             },
             _ = shutdown.wait_for(|v| *v) => return,
         };
-        let slots = slots.clone();
+        let handler = std::sync::Arc::clone(&handler);
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
             tokio::select! {
-                r = connection(stream, &slots) => if let Err(e) = r {
+                r = connection(stream, &*handler) => if let Err(e) = r {
                     tracing::debug!("control connection: {e}");
                 },
                 _ = shutdown.wait_for(|v| *v) => {}
@@ -229,7 +247,10 @@ pub async fn serve(
 
 /// Answers one control connection: a reply per command line. Lines are read with a bound,
 /// so a client that never ends its line cannot make the process hold it in memory.
-async fn connection(stream: UnixStream, slots: &[ControlledSlot]) -> std::io::Result<()> {
+async fn connection(
+    stream: UnixStream,
+    handler: &(dyn Fn(&str) -> String + Send + Sync),
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -249,8 +270,8 @@ async fn connection(stream: UnixStream, slots: &[ControlledSlot]) -> std::io::Re
             break;
         }
         let reply = match std::str::from_utf8(&line) {
-            Ok(text) => execute(text.trim(), slots),
-            Err(_) => format!("error a command is UTF-8 text; expected: {USAGE}\n"),
+            Ok(text) => handler(text.trim()),
+            Err(_) => "error a command is UTF-8 text\n".to_owned(),
         };
         write.write_all(reply.as_bytes()).await?;
     }

@@ -376,3 +376,222 @@ pub fn http_post(
     }
     Ok(answer.get(split + 4..).unwrap_or_default().to_vec())
 }
+
+/// The commands of `mynasim validation --control SOCKET` (one per line; the reply's first
+/// line starts with `ok` or `error`), for changing the service while a program under test
+/// uses it.
+pub const CONTROL_USAGE: &str = "status | lose_card [N] | find_card [N] | move_house [N] | \
+hold SERIAL | release SERIAL | revoke SERIAL [REASON] | advance 1d | \
+fault none|try_later|stale_crl|down|http_503|delay_ms=N ...";
+
+/// Executes one control line on the service. Cards are numbered from 1 in the order their
+/// profiles were given; serials are hex, as `status` prints them.
+pub fn control(service: &mut Service, line: &str) -> String {
+    match control_inner(service, line) {
+        Ok(reply) => format!("ok {reply}\n"),
+        Err(e) => format!("error {e}\n"),
+    }
+}
+
+fn control_inner(service: &mut Service, line: &str) -> Result<String, String> {
+    use mynasim_simulator::validation::{parse_reason, reason_name};
+    use x509_cert::ext::pkix::crl::CrlReason;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let now = service.clock.now();
+    let card = |service: &Service, n: Option<&&str>| -> Result<[Option<Vec<u8>>; 2], String> {
+        let n: usize = match n {
+            None => 1,
+            Some(t) => t
+                .parse()
+                .map_err(|_| format!("`{t}` is not a card number"))?,
+        };
+        service
+            .cards
+            .get(n.wrapping_sub(1))
+            .cloned()
+            .ok_or_else(|| format!("no card {n}: the service knows {}", service.cards.len()))
+    };
+    let kinds = [CertKind::Authentication, CertKind::Signature];
+    let find = |service: &Service, hex: &str| -> Result<(CertKind, Vec<u8>), String> {
+        let serial = mynasim_simulator::hex::decode(hex)
+            .map_err(|_| format!("`{hex}` is not a serial in hex"))?;
+        service
+            .registry
+            .records()
+            .iter()
+            .find(|r| r.serial == serial)
+            .map(|r| (r.kind, serial.clone()))
+            .ok_or_else(|| format!("no certificate with serial {hex}"))
+    };
+    let err = |e: mynasim_simulator::validation::TransitionError| e.to_string();
+    match words.as_slice() {
+        ["status"] => {
+            let mut out = format!("now {}", service.clock.now());
+            for r in service.registry.records() {
+                let _ = std::fmt::Write::write_fmt(
+                    &mut out,
+                    format_args!(
+                        "\n{} {} {}/{} {}",
+                        match r.kind {
+                            CertKind::Authentication => "auth",
+                            CertKind::Signature => "sign",
+                        },
+                        mynasim_simulator::hex::compact(&r.serial),
+                        r.prefecture,
+                        r.municipality,
+                        r.status
+                    ),
+                );
+            }
+            Ok(out)
+        }
+        ["lose_card", rest @ ..] if rest.len() <= 1 => {
+            let serials = card(service, rest.first())?;
+            for (kind, serial) in kinds.iter().zip(serials.iter()) {
+                if let Some(s) = serial {
+                    service.registry.hold(*kind, s, now).map_err(err)?;
+                }
+            }
+            Ok("on hold".into())
+        }
+        ["find_card", rest @ ..] if rest.len() <= 1 => {
+            let serials = card(service, rest.first())?;
+            for (kind, serial) in kinds.iter().zip(serials.iter()) {
+                if let Some(s) = serial {
+                    service
+                        .registry
+                        .revoke(*kind, s, CrlReason::CertificateHold, now)
+                        .map_err(err)?;
+                }
+            }
+            Ok("revoked (certificateHold); new certificates come from a new card or a scenario's find_card".into())
+        }
+        ["move_house", rest @ ..] if rest.len() <= 1 => {
+            let serials = card(service, rest.first())?;
+            let sign = serials
+                .get(1)
+                .cloned()
+                .flatten()
+                .ok_or("the card has no signature certificate")?;
+            service
+                .registry
+                .revoke(
+                    CertKind::Signature,
+                    &sign,
+                    CrlReason::AffiliationChanged,
+                    now,
+                )
+                .map_err(err)?;
+            Ok("signature certificate revoked (affiliationChanged)".into())
+        }
+        ["hold", hex] => {
+            let (kind, serial) = find(service, hex)?;
+            service.registry.hold(kind, &serial, now).map_err(err)?;
+            Ok("on hold".into())
+        }
+        ["release", hex] => {
+            let (kind, serial) = find(service, hex)?;
+            service.registry.release(kind, &serial).map_err(err)?;
+            Ok("good".into())
+        }
+        ["revoke", hex, rest @ ..] if rest.len() <= 1 => {
+            let (kind, serial) = find(service, hex)?;
+            let reason = match rest.first() {
+                None => CrlReason::Unspecified,
+                Some(r) => {
+                    parse_reason(r).ok_or_else(|| format!("`{r}` is not an RFC 5280 reason"))?
+                }
+            };
+            service
+                .registry
+                .revoke(kind, &serial, reason, now)
+                .map_err(err)?;
+            Ok(format!("revoked ({})", reason_name(reason)))
+        }
+        ["advance", by] => {
+            let d = mynasim_simulator::validation::parse_duration(by)?;
+            service.clock.advance(d);
+            Ok(format!("now {}", service.clock.now()))
+        }
+        ["fault", names @ ..] if !names.is_empty() => {
+            let mut f = mynasim_simulator::validation::Faults::default();
+            for name in names {
+                match *name {
+                    "none" => {}
+                    "try_later" => f.try_later = true,
+                    "stale_crl" => f.stale_crl = true,
+                    "down" => f.down = true,
+                    "http_503" => f.http_503 = true,
+                    other => match other.strip_prefix("delay_ms=").map(str::parse::<u64>) {
+                        Some(Ok(ms)) if ms <= 60_000 => f.delay_ms = ms,
+                        _ => return Err(format!("unknown fault `{other}`")),
+                    },
+                }
+            }
+            service.faults = f;
+            Ok(format!("{f:?}"))
+        }
+        _ => Err(format!("expected: {CONTROL_USAGE}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn service() -> Service {
+        let card = mynasim_simulator::profile::Profile::from_yaml(
+            "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 1985-04-12 }\ncard: { issued: 2024-06-03 }\n",
+            "<t>",
+        )
+        .unwrap()
+        .personalise("<t>")
+        .unwrap()
+        .issue()
+        .unwrap();
+        Service::for_card(&card)
+    }
+
+    #[test]
+    fn control_lines_change_the_service_and_say_what_they_did() {
+        let mut s = service();
+        assert!(control(&mut s, "status").starts_with("ok now 2026-11-25T03:00:00Z\nauth "));
+        assert_eq!(control(&mut s, "lose_card"), "ok on hold\n");
+        assert!(control(&mut s, "status").contains(" hold"));
+        assert_eq!(
+            control(&mut s, "lose_card 2"),
+            "error no card 2: the service knows 1\n"
+        );
+        assert!(control(&mut s, "find_card 1").starts_with("ok revoked (certificateHold)"));
+        assert!(control(&mut s, "move_house").starts_with("error certificate "));
+        assert_eq!(
+            control(&mut s, "advance 1d"),
+            "ok now 2026-11-26T03:00:00Z\n"
+        );
+        assert_eq!(
+            control(&mut s, "advance 1w"),
+            "error `1w` is not a duration: write a number and d, h, m or s (`1d`, `12h`)\n"
+        );
+        assert!(control(&mut s, "fault stale_crl down").contains("stale_crl: true"));
+        assert!(s.faults.down && s.faults.stale_crl);
+        assert!(control(&mut s, "fault none").starts_with("ok "));
+        assert!(!s.faults.down);
+        assert!(control(&mut s, "fault loud").starts_with("error unknown fault"));
+        assert!(control(&mut s, "revoke 00 keyCompromise").starts_with("error no certificate"));
+        assert!(control(&mut s, "jump").starts_with("error expected: status"));
+    }
+
+    #[test]
+    fn revoke_and_hold_by_serial() {
+        let mut s = service();
+        let serial = mynasim_simulator::hex::compact(&s.cards[0][1].clone().unwrap());
+        assert_eq!(
+            control(&mut s, &format!("revoke {serial} affiliation-changed")),
+            "ok revoked (affiliationChanged)\n"
+        );
+        let auth = mynasim_simulator::hex::compact(&s.cards[0][0].clone().unwrap());
+        assert_eq!(control(&mut s, &format!("hold {auth}")), "ok on hold\n");
+        assert!(control(&mut s, &format!("release {auth}")).starts_with("error "));
+    }
+}

@@ -578,3 +578,92 @@ fn with_crl_uri_openssl_downloads_the_crl_itself() {
     let (ok, text) = download(&dir);
     assert!(!ok && text.contains("certificate revoked"), "{text}");
 }
+
+/// `mynasim validation --control SOCKET`: the running service changes on command, and OpenSSL
+/// sees it.
+#[test]
+fn the_running_service_changes_on_control_commands() {
+    use std::io::{BufRead, BufReader};
+    let dir = files(&card(""));
+    let profile = dir.join("card.yaml");
+    std::fs::write(
+        &profile,
+        "version: 1\ntoday: 2026-11-25\nholder: { birth_date: 1985-04-12 }\ncard: { issued: 2024-06-03 }\n",
+    )
+    .unwrap();
+    let socket = dir.join("validation.sock");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(
+        super::support::mynasim()
+            .args(["validation", "--listen", "127.0.0.1:0", "--profile"])
+            .arg(&profile)
+            .arg("--control")
+            .arg(&socket)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first = String::new();
+    BufReader::new(child.0.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    for _ in 0..100 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let control = |line: &str| {
+        let out = super::support::mynasim()
+            .args(["control"])
+            .arg(&socket)
+            .args(line.split_whitespace())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ask = || {
+        openssl(
+            &dir,
+            &[
+                "ocsp",
+                "-issuer",
+                "auth-ca.pem",
+                "-cert",
+                "auth.pem",
+                "-url",
+                &format!("{url}ocsp"),
+                "-VAfile",
+                "auth-responder.pem",
+            ],
+        )
+        .1
+    };
+    let good = ask();
+    assert!(good.contains("auth.pem: good"), "{good}");
+    assert!(
+        control("lose_card").starts_with("ok on hold"),
+        "{}",
+        control("status")
+    );
+    let held = ask();
+    assert!(
+        held.contains("auth.pem: revoked") && held.contains("certificateHold"),
+        "{held}"
+    );
+    assert!(control("fault try_later").starts_with("ok"));
+    let busy = ask();
+    assert!(busy.to_lowercase().contains("trylater"), "{busy}");
+    drop(child);
+}

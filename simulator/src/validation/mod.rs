@@ -120,6 +120,9 @@ pub struct Service {
     pub clock: Clock,
     /// Faults in force.
     pub faults: Faults,
+    /// The cards registered, in order: the serials of each one's authentication and
+    /// signature certificates (for card-level changes such as a loss).
+    pub cards: Vec<[Option<Vec<u8>>; 2]>,
 }
 
 /// Why a CRL or OCSP answer could not be made.
@@ -149,6 +152,7 @@ impl Service {
             registry: Registry::default(),
             clock: Clock::at_noon(today),
             faults: Faults::default(),
+            cards: Vec::new(),
         }
     }
 
@@ -169,6 +173,19 @@ impl Service {
         let day_before = now
             .checked_sub(SignedDuration::from_hours(24))
             .unwrap_or(now);
+        let serial = |c: &Option<IssuedCertificate>| {
+            c.as_ref().map(|c| {
+                c.certificate
+                    .tbs_certificate()
+                    .serial_number()
+                    .as_bytes()
+                    .to_vec()
+            })
+        };
+        self.cards.push([
+            serial(&card.auth_certificate),
+            serial(&card.sign_certificate),
+        ]);
         for cert in [&card.auth_certificate, &card.sign_certificate]
             .into_iter()
             .flatten()
@@ -230,6 +247,35 @@ impl Service {
             .collect();
         crl(kind, prefecture, municipality, issued, &revoked)
     }
+}
+
+/// `1d`, `12h`, `30m`, `90s` (a minus sign goes back), at most ten years.
+///
+/// # Errors
+/// Anything else.
+pub fn parse_duration(text: &str) -> Result<jiff::SignedDuration, String> {
+    let bad =
+        || format!("`{text}` is not a duration: write a number and d, h, m or s (`1d`, `12h`)");
+    let t = text.trim();
+    let unit = t.chars().last().ok_or_else(bad)?;
+    let number: i64 = t
+        .get(..t.len() - unit.len_utf8())
+        .ok_or_else(bad)?
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    let per = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return Err(bad()),
+    };
+    number
+        .checked_mul(per)
+        .filter(|s| s.abs() <= 10 * 366 * 86_400)
+        .map(jiff::SignedDuration::from_secs)
+        .ok_or_else(|| format!("`{text}`: at most ten years"))
 }
 
 /// The record of an issued certificate.

@@ -219,37 +219,7 @@ fn cert_label(which: model::CertName) -> &'static str {
 
 /// `1d`, `12h`, `30m`, `90s`, up to ten years either way (a minus sign goes back).
 fn duration(text: &str) -> Result<jiff::SignedDuration, StepError> {
-    let bad = || {
-        (
-            ".advance".to_owned(),
-            format!("`{text}` is not a duration: write a number and d, h, m or s (`1d`, `12h`)"),
-        )
-    };
-    let t = text.trim();
-    let unit = t.chars().last().ok_or_else(bad)?;
-    let number: i64 = t
-        .get(..t.len() - unit.len_utf8())
-        .ok_or_else(bad)?
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
-    let seconds_per = match unit {
-        'd' => 86_400,
-        'h' => 3_600,
-        'm' => 60,
-        's' => 1,
-        _ => return Err(bad()),
-    };
-    let seconds = number
-        .checked_mul(seconds_per)
-        .filter(|s| s.abs() <= 10 * 366 * 86_400)
-        .ok_or_else(|| {
-            (
-                ".advance".to_owned(),
-                format!("`{text}`: at most ten years"),
-            )
-        })?;
-    Ok(jiff::SignedDuration::from_secs(seconds))
+    mynasim_simulator::validation::parse_duration(text).map_err(|e| (".advance".to_owned(), e))
 }
 
 /// How a `read` reads: at most one of `length`, `extended`, `probe` (with `reread`).
