@@ -285,6 +285,10 @@ pub struct ServeArgs {
     /// `state:` in --config.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Serve the cards' validation service (OCSP, CRLs; docs/validation.md) on this
+    /// loopback address too (127.0.0.1:35970 is where the certificates' OCSP URLs point).
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:35970")]
+    pub validation: Option<std::net::SocketAddr>,
 }
 
 /// `mynasim exec`.
@@ -611,6 +615,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             },
             wait: a.wait,
             ready_file: a.ready_file,
+            validation: a.validation,
         }),
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {

@@ -40,6 +40,8 @@ pub struct Options {
     pub wait: Option<Duration>,
     /// Create this file once every card has been seen by its reader.
     pub ready_file: Option<PathBuf>,
+    /// Serve the cards' validation service (OCSP, CRLs) here, on loopback.
+    pub validation: Option<std::net::SocketAddr>,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -71,8 +73,15 @@ pub fn run(options: &Options) -> Result<(), Error> {
     })?;
     let wait = options.wait;
     let mut cards = Vec::new();
+    let mut service: Option<mynasim_simulator::validation::Service> = None;
     for (&number, slot) in &plan.slots {
         let issued = slot.profile.issue()?;
+        if options.validation.is_some() {
+            match &mut service {
+                None => service = Some(mynasim_simulator::validation::Service::for_card(&issued)),
+                Some(s) => s.register_card(&issued),
+            }
+        }
         let addr = transport::slot_addr(plan.vpcd, number)
             .ok_or_else(|| Error::invalid(anyhow!("slot {number}: port out of range")))?;
         tracing::info!(
@@ -91,6 +100,23 @@ pub fn run(options: &Options) -> Result<(), Error> {
         };
         cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
     }
+    // The validation service for the served cards, on a thread of its own until serve ends.
+    let _validation = match (options.validation, service) {
+        (Some(addr), Some(service)) => {
+            crate::host::validation::check_loopback(addr, false)
+                .map_err(|e| Error::invalid(anyhow!("--validation {e}")))?;
+            let server =
+                crate::host::validation::Background::start(addr, service).map_err(|e| {
+                    Error::io(anyhow!(
+                        "cannot start the validation service on {addr}: {e}"
+                    ))
+                })?;
+            tracing::info!("validation service (OCSP, CRLs) on {}", server.url());
+            eprintln!("validation service (OCSP, CRLs) on {}", server.url());
+            Some(server)
+        }
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -369,3 +369,52 @@ async fn the_ready_file_and_control_ready_say_when_the_reader_has_the_card() {
     assert!(process.wait_exit(Duration::from_secs(10)).success());
     assert!(!ready.exists(), "the ready file goes with the process");
 }
+
+/// `serve --validation` serves the cards' validation service beside them: both slots' cards
+/// are in its CRL index, and OCSP answers about the served card's certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_validation_answers_for_every_served_card() {
+    let dir = TempDir::new("serve-validation");
+    let (_first, _second, addr) = reader_pair().await;
+    let _process = serve(
+        &dir,
+        &[
+            "--vpcd",
+            &addr.to_string(),
+            "--slot",
+            "0=default",
+            "--slot",
+            "1=scenarios/profiles/corrupt-short-integrity.yaml",
+            "--validation",
+            "127.0.0.1:0",
+        ],
+    );
+    wait_log(&dir, "validation service (OCSP, CRLs) on");
+    let text = log(&dir);
+    let url = text
+        .split("validation service (OCSP, CRLs) on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("{url}crl/index.json")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{text}");
+    let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(index.as_object().unwrap().len(), 2, "{index}");
+    let status = mynasim_harness::host::validation::http_post(
+        &format!("{url}ocsp"),
+        "application/ocsp-request",
+        b"garbage",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(
+        mynasim_simulator::pki::ocsp::parse_response(&status)
+            .unwrap()
+            .response_status,
+        mynasim_simulator::pki::ocsp::ResponseStatus::MalformedRequest
+    );
+}
