@@ -451,15 +451,29 @@ hold, unknown), 2 unreadable input, 3 the validation service gave no answer.";
 /// `mynasim verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The signer's certificate (PEM or DER).
-    #[arg(long, value_name = "FILE")]
-    pub certificate: PathBuf,
-    /// The signature: raw bytes, or hex or base64 text.
-    #[arg(long, value_name = "FILE")]
-    pub signature: PathBuf,
+    /// The signer's certificate (PEM or DER), with --signature.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "signature",
+        conflicts_with = "cms"
+    )]
+    pub certificate: Option<PathBuf>,
+    /// A raw PKCS#1 v1.5 signature: bytes, or hex or base64 text (with --certificate).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "certificate",
+        conflicts_with = "cms"
+    )]
+    pub signature: Option<PathBuf>,
+    /// A CMS / PKCS #7 SignedData (DER or PEM) carrying the signer's certificate: detached
+    /// (give --data) or with its content.
+    #[arg(long, value_name = "FILE", required_unless_present = "certificate")]
+    pub cms: Option<PathBuf>,
     /// The data that was signed.
     #[arg(long, value_name = "FILE")]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// The digest of the PKCS#1 v1.5 signature.
     #[arg(long, value_enum, default_value = "sha256")]
     pub digest: VerifyDigest,
@@ -652,8 +666,18 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Verify(a) => commands::verify::run(&commands::verify::Options {
-            certificate: a.certificate,
-            signature: a.signature,
+            input: match (a.cms, a.certificate, a.signature) {
+                (Some(cms), _, _) => commands::verify::Input::Cms(cms),
+                (None, Some(certificate), Some(signature)) => commands::verify::Input::Raw {
+                    certificate,
+                    signature,
+                },
+                _ => {
+                    return Err(exit::Error::invalid(anyhow::anyhow!(
+                        "give --cms FILE, or --certificate FILE and --signature FILE"
+                    )));
+                }
+            },
             data: a.data,
             digest: match a.digest {
                 VerifyDigest::Sha256 => commands::verify::Digest::Sha256,

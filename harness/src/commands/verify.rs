@@ -16,6 +16,7 @@ use mynasim_simulator::pki::ocsp::{self, CertIdHash};
 use mynasim_simulator::pki::x509;
 use mynasim_simulator::validation::client::{self, Verdict};
 use mynasim_simulator::validation::timestamp_of;
+use sha2::Digest as _;
 use x509_cert::certificate::Certificate;
 
 use crate::exit::Error;
@@ -28,18 +29,155 @@ pub const MAX_INPUT: u64 = 64 * 1024 * 1024;
 /// What to verify.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The signer's certificate (PEM or DER).
-    pub certificate: PathBuf,
-    /// The signature (raw bytes, or base64/hex text).
-    pub signature: PathBuf,
-    /// The data that was signed.
-    pub data: PathBuf,
+    /// A raw signature and the signer's certificate, or a CMS file.
+    pub input: Input,
+    /// The data that was signed (for a CMS file with its content inside: none).
+    pub data: Option<PathBuf>,
     /// The digest of the PKCS#1 v1.5 signature: sha256 (default) or sha1.
     pub digest: Digest,
     /// The validation service's base URL; `None`: no status check.
     pub url: Option<String>,
     /// "Now" for the validity check (default: the wall clock).
     pub at: Option<Timestamp>,
+}
+
+/// Where the signature comes from.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A raw PKCS#1 v1.5 signature (bytes, hex or base64) and the signer's certificate.
+    Raw {
+        /// The signer's certificate (PEM or DER).
+        certificate: PathBuf,
+        /// The signature.
+        signature: PathBuf,
+    },
+    /// A CMS SignedData (PKCS #7, RFC 5652; DER or PEM), detached or with its content,
+    /// carrying the signer's certificate.
+    Cms(PathBuf),
+}
+
+/// What the signature is over, by whom.
+struct Signed {
+    cert: Certificate,
+    /// The bytes the signature covers (the data, or a CMS signer's signed attributes).
+    covered: Vec<u8>,
+    signature: Vec<u8>,
+    digest: Digest,
+    /// What to print about the form.
+    form: String,
+}
+
+/// Reads a CMS SignedData (RFC 5652 §5): its one signer's certificate (from the
+/// certificates it carries, by issuer and serial or key identifier), the content (inside,
+/// or `data`), and — with signed attributes — the messageDigest, which must be the content's
+/// digest; the signature then covers the DER of the signed attributes (§5.4).
+fn cms(bytes: &[u8], path: &Path, data: Option<Vec<u8>>) -> Result<Signed, Error> {
+    use cms::cert::CertificateChoices;
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::{SignedData, SignerIdentifier};
+    use der::Encode;
+    let bad = |why: String| Error::invalid(anyhow!("{}: {why}", path.display()));
+    let der = match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains("-----BEGIN") => der::pem::decode_vec(text.trim().as_bytes())
+            .map(|(_, der)| der)
+            .map_err(|e| bad(format!("not PEM: {e}")))?,
+        _ => bytes.to_vec(),
+    };
+    let info =
+        ContentInfo::from_der(&der).map_err(|e| bad(format!("not a CMS ContentInfo: {e}")))?;
+    let signed_data_oid = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+    if info.content_type != signed_data_oid {
+        return Err(bad(format!("a CMS {}, not SignedData", info.content_type)));
+    }
+    let sd: SignedData = info
+        .content
+        .decode_as()
+        .map_err(|e| bad(format!("the SignedData does not parse: {e}")))?;
+    let signer = match sd.signer_infos.0.as_slice() {
+        [one] => one,
+        many => {
+            return Err(bad(format!(
+                "{} signers; mynasim verify checks one",
+                many.len()
+            )));
+        }
+    };
+    let cert = sd
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            CertificateChoices::Certificate(c) => Some(c),
+            CertificateChoices::Other(_) => None,
+        })
+        .find(|c| match &signer.sid {
+            SignerIdentifier::IssuerAndSerialNumber(i) => {
+                c.tbs_certificate().serial_number() == &i.serial_number
+                    && c.tbs_certificate().issuer() == &i.issuer
+            }
+            SignerIdentifier::SubjectKeyIdentifier(_) => true,
+        })
+        .cloned()
+        .ok_or_else(|| bad("the signer's certificate is not in the CMS file".to_owned()))?;
+    let content = match (&sd.encap_content_info.econtent, data) {
+        (_, Some(data)) => data,
+        (Some(any), None) => any
+            .decode_as::<der::asn1::OctetString>()
+            .map(|o| o.as_bytes().to_vec())
+            .map_err(|e| bad(format!("the content is not an OCTET STRING: {e}")))?,
+        (None, None) => {
+            return Err(bad(
+                "a detached signature: give the signed data with --data".to_owned(),
+            ));
+        }
+    };
+    let digest = match signer.digest_alg.oid.to_string().as_str() {
+        "2.16.840.1.101.3.4.2.1" => Digest::Sha256,
+        "1.3.14.3.2.26" => Digest::Sha1,
+        other => {
+            return Err(bad(format!(
+                "digest {other}: mynasim verify knows SHA-256 and SHA-1"
+            )));
+        }
+    };
+    let signature = signer.signature.as_bytes().to_vec();
+    let Some(attrs) = &signer.signed_attrs else {
+        return Ok(Signed {
+            cert,
+            covered: content,
+            signature,
+            digest,
+            form: "CMS, no signed attributes".to_owned(),
+        });
+    };
+    let message_digest = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+    let claimed = attrs
+        .iter()
+        .find(|a| a.oid == message_digest)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.decode_as::<der::asn1::OctetString>().ok())
+        .ok_or_else(|| bad("signed attributes without a messageDigest".to_owned()))?;
+    let actual = match digest {
+        Digest::Sha256 => sha2::Sha256::digest(&content).to_vec(),
+        Digest::Sha1 => sha1::Sha1::digest(&content).to_vec(),
+    };
+    if claimed.as_bytes() != actual.as_slice() {
+        // Nothing can verify: the signed attributes are about other content.
+        return Ok(Signed {
+            cert,
+            covered: Vec::new(),
+            signature: Vec::new(),
+            digest,
+            form: "CMS: its messageDigest is not the content's digest".to_owned(),
+        });
+    }
+    Ok(Signed {
+        cert,
+        covered: attrs.to_der().map_err(|e| bad(e.to_string()))?,
+        signature,
+        digest,
+        form: "CMS with signed attributes".to_owned(),
+    })
 }
 
 /// The digest under the PKCS#1 v1.5 signature.
@@ -99,12 +237,31 @@ fn signature(bytes: &[u8]) -> Vec<u8> {
 /// Unreadable input (2); a refused signature or certificate (1, [`Error::Failed`]); the
 /// service unreachable (3).
 pub fn run(options: &Options) -> Result<(), Error> {
-    let cert = certificate(
-        &read(&options.certificate, "certificate")?,
-        &options.certificate,
-    )?;
-    let sig = signature(&read(&options.signature, "signature")?);
-    let data = read(&options.data, "data")?;
+    let data = match &options.data {
+        Some(path) => Some(read(path, "data")?),
+        None => None,
+    };
+    let signed = match &options.input {
+        Input::Raw {
+            certificate: cert_path,
+            signature: sig_path,
+        } => Signed {
+            cert: certificate(&read(cert_path, "certificate")?, cert_path)?,
+            signature: signature(&read(sig_path, "signature")?),
+            covered: data
+                .ok_or_else(|| Error::invalid(anyhow!("give the signed data with --data")))?,
+            digest: options.digest,
+            form: "PKCS#1 v1.5".to_owned(),
+        },
+        Input::Cms(path) => cms(&read(path, "CMS file")?, path, data)?,
+    };
+    let Signed {
+        cert,
+        covered: data,
+        signature: sig,
+        digest,
+        form,
+    } = signed;
     let now = options.at.unwrap_or_else(Timestamp::now);
     let mut out = std::io::stdout().lock();
     let mut line = |text: String| {
@@ -143,23 +300,20 @@ pub fn run(options: &Options) -> Result<(), Error> {
     line(format!("validity     {from} to {to}: valid at {now}"));
     // 3. The signature over the data.
     let spki = cert.tbs_certificate().subject_public_key_info();
-    let verified = match options.digest {
-        Digest::Sha256 => x509::verify_bytes(&data, &sig, spki).is_ok(),
-        Digest::Sha1 => verify_sha1(&data, &sig, spki),
-    };
+    let verified = !sig.is_empty()
+        && match digest {
+            Digest::Sha256 => x509::verify_bytes(&data, &sig, spki).is_ok(),
+            Digest::Sha1 => verify_sha1(&data, &sig, spki),
+        };
     if !verified {
         line(format!(
-            "signature    does NOT verify ({} bytes, PKCS#1 v1.5 with {:?})",
-            sig.len(),
-            options.digest
+            "signature    does NOT verify ({form}, {} bytes, {digest:?})",
+            sig.len()
         ));
         line("verdict      bad signature".to_owned());
         return Err(Error::Refused("bad signature".to_owned()));
     }
-    line(format!(
-        "signature    verifies (PKCS#1 v1.5 with {:?})",
-        options.digest
-    ));
+    line(format!("signature    verifies ({form}, {digest:?})"));
     // 4. The status, by OCSP.
     let Some(url) = &options.url else {
         line("status       not checked (no --url)".to_owned());

@@ -667,3 +667,71 @@ fn the_running_service_changes_on_control_commands() {
     assert!(busy.to_lowercase().contains("trylater"), "{busy}");
     drop(child);
 }
+
+/// `mynasim verify --cms`: a CMS SignedData made by `openssl cms -sign` with the card's
+/// authentication key (a pool TEST key) and certificate, detached and attached.
+#[test]
+fn mynasim_verify_reads_a_cms_signature_made_by_openssl() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let card = card("");
+    let dir = files(&card);
+    let key = mynasim_simulator::pki::keys::card_key(
+        card.personalisation.seed,
+        mynasim_simulator::pki::keys::CardKey::JpkiAuthentication,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("key.pem"),
+        key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("msg.txt"), b"a document to sign").unwrap();
+    for (name, extra) in [
+        ("detached.p7s", &["-binary"][..]),
+        ("attached.p7s", &["-binary", "-nodetach"][..]),
+    ] {
+        let mut args = vec![
+            "cms", "-sign", "-in", "msg.txt", "-signer", "auth.pem", "-inkey", "key.pem",
+            "-outform", "DER", "-out", name,
+        ];
+        args.extend_from_slice(extra);
+        let (ok, text) = openssl(&dir, &args);
+        assert!(ok, "{text}");
+    }
+    let server = start(&card);
+    let run = |args: &[&str]| {
+        let out = super::support::mynasim()
+            .arg("verify")
+            .args(args)
+            .args(["--at", "2026-11-25", "--url", &server.url()])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = run(&["--cms", "detached.p7s", "--data", "msg.txt"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("CMS with signed attributes") && text.contains("verdict      good"),
+        "{text}"
+    );
+    let (code, text) = run(&["--cms", "attached.p7s"]);
+    assert_eq!(code, 0, "{text}");
+    // Other data: the messageDigest does not match.
+    std::fs::write(dir.join("other.txt"), b"another document").unwrap();
+    let (code, text) = run(&["--cms", "detached.p7s", "--data", "other.txt"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("messageDigest is not the content's digest"),
+        "{text}"
+    );
+    let (code, text) = run(&["--cms", "detached.p7s"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("give the signed data with --data"), "{text}");
+}
