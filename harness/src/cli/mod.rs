@@ -62,6 +62,10 @@ pub enum Command {
     /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
     #[command(after_help = CONTROL_HELP)]
     Control(ControlArgs),
+    /// Turn a log (pcsc-spy, pcscd --apdu, OpenSC debug, a record, pasted hex) into a
+    /// transcript.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
     /// The test PKI: export its trust anchors for programs and verifiers under test.
     #[command(subcommand)]
     Pki(PkiCommand),
@@ -247,6 +251,58 @@ Commands: status | remove [N|all] | insert [N|all] (all slots when N is omitted)
 The reply starts with `ok` (exit 0) or `error` (exit 2); an unreachable socket is exit 3.
 The socket speaks one command per line, so `socat - UNIX-CONNECT:SOCKET` works too.";
 
+const IMPORT_HELP: &str = "\
+Formats, and how to capture each while the problem happens:
+  pcsc-spy  pcsc-lite's spy (Debian libpcsclite-dev). Run `pcsc-spy -n > spy.log` in one
+            terminal, then the program with LD_PRELOAD=libpcscspy.so.0; programs that
+            dlopen libpcsclite.so.1 (OpenSC, pyscard) need libpcscspy.so.0 in its place
+            (LD_LIBRARY_PATH to a folder where libpcsclite.so.1 is libpcscspy.so.0 and
+            libpcsclite_nospy.so.1 the real one).
+  pcscd     pcscd's own log: `pcscd --foreground --debug --apdu > pcscd.log 2>&1` (stop the
+            system's pcscd first); syslog or journalctl lines read too.
+  opensc    OpenSC's debug log: `OPENSC_DEBUG=9 pkcs15-tool --dump 2> opensc.log`, or
+            `debug = 9; debug_file = /tmp/opensc.log;` in opensc.conf's `app default`.
+  jsonl     a mynasim record (`mynasim serve --record`, `mynasim exec --record`).
+  hex       `>> 00 A4 04 0C …` and `<< 90 00` lines, as pasted into issues.
+
+The output is a mynasim record (JSON Lines, docs/traces.md) or, with --text, the `>>`/`<<`
+transcript. PINs and passwords (VERIFY, CHANGE REFERENCE DATA, CHANGE KEY) are masked as
+`**` unless --keep-secrets. The log is read one line at a time (lines up to 256 KiB), so a
+log of any size imports in little memory; a line that is not of the format is an error
+naming the file and the line.
+
+Examples:
+  mynasim import pcsc-spy spy.log --text
+  mynasim import pcscd pcscd.log -o field.jsonl
+  mynasim import jsonl record.jsonl --slot 1 --text
+  pbpaste | mynasim import hex - --text
+
+Exit status: 0 imported, 2 the log is unreadable or not of its format, 4 the output
+cannot be written.";
+
+/// `mynasim import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The log's format: pcsc-spy, pcscd, opensc, jsonl or hex.
+    #[arg(value_name = "FORMAT")]
+    pub format: mynasim_simulator::transcript::import::Format,
+    /// The log file, or `-` for standard input.
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Write here instead of standard output (replaced only once the whole log imported).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the `>>`/`<<` text form instead of a JSON Lines record.
+    #[arg(long)]
+    pub text: bool,
+    /// Keep PINs and passwords as the log has them (says so on stderr).
+    #[arg(long)]
+    pub keep_secrets: bool,
+    /// For a record of several cards (jsonl): the slot to import.
+    #[arg(long, value_name = "N")]
+    pub slot: Option<u16>,
+}
+
 /// `mynasim serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -278,6 +334,13 @@ pub struct ServeArgs {
     /// `state:` in --config.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Record every exchange and power event of every slot in FILE as it happens (JSON
+    /// Lines with slot and timings; PINs masked). `mynasim import jsonl FILE --text` reads it.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
 }
 
 /// `mynasim exec`.
@@ -326,6 +389,13 @@ pub struct ExecArgs {
     /// Show PINs in the transcript and the JSON record.
     #[arg(long, requires = "records")]
     pub no_redact: bool,
+    /// Record every exchange and power event in FILE as it happens (JSON Lines with
+    /// timings; PINs masked), even if CMD hangs or is killed.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
     /// `private` (a pcscd of exec's own) or `system` (the machine's pcscd).
     #[arg(long, default_value = "private", value_parser = ["private", "system"])]
     pub pcscd: String,
@@ -502,6 +572,8 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             },
             wait: a.wait,
             ready_file: a.ready_file,
+            record: a.record,
+            keep_secrets: a.keep_secrets,
         }),
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {
@@ -518,6 +590,8 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 transcript: a.transcript,
                 json: a.json,
                 reveal: a.no_redact,
+                record: a.record,
+                keep_secrets: a.keep_secrets,
                 pcscd: if a.pcscd == "system" {
                     commands::exec::Pcscd::System(a.vpcd)
                 } else {
@@ -534,6 +608,14 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
         Command::Control(a) => commands::control::run(&commands::control::Options {
             socket: a.socket,
             command: a.command,
+        }),
+        Command::Import(a) => commands::import::run(&commands::import::Options {
+            format: a.format,
+            log: a.log,
+            output: a.output,
+            text: a.text,
+            keep_secrets: a.keep_secrets,
+            slot: a.slot,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Schema { format } => commands::schema::run(match format {

@@ -5,6 +5,7 @@
 pub mod card;
 pub mod control;
 pub mod exec;
+pub mod import;
 pub mod pki;
 pub mod run;
 pub mod schema;

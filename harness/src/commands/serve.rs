@@ -7,6 +7,7 @@
 //! reader (and is removed on exit); the control command `ready` says the same.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -20,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::exit::Error;
 use crate::host::config::{ConfigError, ServePlan, ServeRequest};
 use crate::host::control::{self, ControlledSlot};
+use crate::host::record::Recorder;
 use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
 use crate::host::state::PersistentCard;
 
@@ -40,6 +42,11 @@ pub struct Options {
     pub wait: Option<Duration>,
     /// Create this file once every card has been seen by its reader.
     pub ready_file: Option<PathBuf>,
+    /// Record every exchange and power event of every slot here (JSON Lines,
+    /// [`crate::host::record`]).
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record instead of masking them.
+    pub keep_secrets: bool,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -91,11 +98,41 @@ pub fn run(options: &Options) -> Result<(), Error> {
         };
         cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
     }
+    let recorder = match &options.record {
+        Some(path) => {
+            let recorder = Recorder::create(path, options.keep_secrets).map_err(|e| {
+                Error::io(anyhow!("cannot create the record {}: {e}", path.display()))
+            })?;
+            if options.keep_secrets {
+                eprintln!(
+                    "warning: --keep-secrets: {} records PINs and passwords as they were sent",
+                    path.display()
+                );
+            }
+            Some(Arc::new(recorder))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io(anyhow!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(cards, plan.control, wait, options.ready_file.clone()))
+    let served = runtime.block_on(serve(
+        cards,
+        plan.control,
+        wait,
+        options.ready_file.clone(),
+        recorder.clone(),
+    ));
+    if let Some(recorder) = recorder {
+        recorder.finish().map_err(|e| {
+            Error::io(anyhow!(
+                "the record {} is incomplete: {e}",
+                recorder.path().display()
+            ))
+        })?;
+    }
+    served
 }
 
 async fn serve(
@@ -103,6 +140,7 @@ async fn serve(
     control_path: Option<PathBuf>,
     wait: Option<Duration>,
     ready_file: Option<PathBuf>,
+    recorder: Option<Arc<Recorder>>,
 ) -> Result<(), Error> {
     let (shutdown_tx, shutdown) = watch::channel(false);
     let listener = match &control_path {
@@ -119,12 +157,18 @@ async fn serve(
         let log_spec = spec.clone();
         let (slot, handle) = slot::slot(spec, card);
         let mut stop = shutdown.clone();
+        let recorder = recorder.clone();
         tasks.spawn(async move {
             slot.run(
                 async move {
                     let _ = stop.wait_for(|v| *v).await;
                 },
-                move |event| log_event(&log_spec, event),
+                move |event| {
+                    log_event(&log_spec, event);
+                    if let Some(recorder) = &recorder {
+                        record_event(recorder, log_spec.number, event);
+                    }
+                },
             )
             .await;
         });
@@ -242,6 +286,22 @@ async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result
                 deadline = None;
             }
         }
+    }
+}
+
+/// What a record keeps of an event: the card's entries, and removals and insertions.
+fn record_event(recorder: &Recorder, slot: u16, event: &SlotEvent) {
+    match event {
+        SlotEvent::Card(entry) => recorder.entry(slot, entry),
+        SlotEvent::Moved(inserted) => recorder.note(
+            slot,
+            if *inserted {
+                "card inserted"
+            } else {
+                "card removed"
+            },
+        ),
+        _ => {}
     }
 }
 

@@ -25,3 +25,4 @@ mod scenarios_vpcd;
 mod serve;
 mod soak;
 mod support;
+mod traces;
