@@ -271,8 +271,16 @@ transcript. PINs and passwords (VERIFY, CHANGE REFERENCE DATA, CHANGE KEY) are m
 log of any size imports in little memory; a line that is not of the format is an error
 naming the file and the line.
 
+Turning a trace into a regression test: --scenario OUT.yaml writes a host-side scenario
+whose steps send the trace's commands and expect its answers (status word and data; by
+length only where data is random by nature: challenges, signatures). A VERIFY of a known
+key becomes `verify: { pin: \"${card.pin.auth}\" }` (auth, sign, text), so no secret is
+written; other masked secrets need --keep-secrets. `mynasim run OUT.yaml` then replays it
+on the simulator (docs/field-bugs.md).
+
 Examples:
   mynasim import pcsc-spy spy.log --text
+  mynasim import pcscd pcscd.log --scenario scenarios/traces/login.yaml
   mynasim import pcscd pcscd.log -o field.jsonl
   mynasim import jsonl record.jsonl --slot 1 --text
   pbpaste | mynasim import hex - --text
@@ -301,6 +309,18 @@ pub struct ImportArgs {
     /// For a record of several cards (jsonl): the slot to import.
     #[arg(long, value_name = "N")]
     pub slot: Option<u16>,
+    /// Also write a host-side scenario: each exchange a step expecting the trace's answer
+    /// (without -o, only the scenario is written).
+    #[arg(long, value_name = "OUT.yaml")]
+    pub scenario: Option<PathBuf>,
+    /// The scenario's card: a profile name or file, as in `card.profile`.
+    #[arg(
+        long,
+        default_value = "default",
+        value_name = "NAME|FILE",
+        requires = "scenario"
+    )]
+    pub profile: String,
 }
 
 /// `mynasim serve`.
@@ -616,6 +636,8 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             text: a.text,
             keep_secrets: a.keep_secrets,
             slot: a.slot,
+            scenario: a.scenario,
+            profile: a.profile,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Schema { format } => commands::schema::run(match format {

@@ -19,6 +19,7 @@ use mynasim_simulator::transcript::jsonl::{self, Stamped};
 use mynasim_simulator::transcript::{Event, text};
 
 use crate::exit::Error;
+use crate::scenario::from_trace::{FromTraceError, Header, Writer as ScenarioWriter};
 
 /// What to import, and where to.
 #[derive(Debug, Clone)]
@@ -35,6 +36,10 @@ pub struct Options {
     pub keep_secrets: bool,
     /// For records of several slots: the slot to import.
     pub slot: Option<u16>,
+    /// Also write a host-side scenario here.
+    pub scenario: Option<PathBuf>,
+    /// The scenario's card profile.
+    pub profile: String,
 }
 
 /// How much was imported.
@@ -46,13 +51,15 @@ pub struct Summary {
     pub exchanges: u64,
     /// Of those, exchanges whose secret was masked.
     pub masked: u64,
+    /// Steps of the scenario written.
+    pub steps: u64,
 }
 
 /// Imports the log.
 ///
 /// # Errors
 /// The log cannot be opened or is not of its format (2, naming the file and line); the
-/// output cannot be written (4).
+/// trace cannot become a scenario (2); the output cannot be written (4).
 pub fn run(options: &Options) -> Result<(), Error> {
     if options.keep_secrets {
         eprintln!(
@@ -67,63 +74,154 @@ pub fn run(options: &Options) -> Result<(), Error> {
             .map_err(|e| Error::invalid(anyhow!("cannot open the log {name}: {e}")))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
-    let summary = match &options.output {
-        None => {
-            let stdout = io::stdout().lock();
-            convert(options, &name, input, BufWriter::new(stdout))?
-        }
-        Some(path) => {
-            let tmp = temporary(path);
-            let file = File::create(&tmp)
-                .map_err(|e| Error::io(anyhow!("cannot create {}: {e}", tmp.display())))?;
-            let result = convert(options, &name, input, BufWriter::new(file));
-            match result {
-                Ok(summary) => {
-                    std::fs::rename(&tmp, path)
-                        .map_err(|e| Error::io(anyhow!("cannot write {}: {e}", path.display())))?;
-                    summary
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(e);
-                }
+    // The transcript goes to -o, or to standard output unless a scenario is all that is
+    // asked for.
+    let mut transcript = match (&options.output, &options.scenario) {
+        (Some(path), _) => Some(Sink::file(path)?),
+        (None, None) => Some(Sink::Stdout(BufWriter::new(io::stdout().lock()))),
+        (None, Some(_)) => None,
+    };
+    let mut scenario = match &options.scenario {
+        Some(path) => Some(Sink::file(path)?),
+        None => None,
+    };
+    let result = convert(
+        options,
+        &name,
+        input,
+        transcript.as_mut().map(|s| s as &mut dyn Write),
+        scenario.as_mut().map(|s| s as &mut dyn Write),
+    );
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            for sink in [transcript, scenario].into_iter().flatten() {
+                sink.abort();
             }
+            return Err(e);
         }
     };
+    for sink in [transcript, scenario].into_iter().flatten() {
+        sink.commit()?;
+    }
     eprintln!(
-        "imported {} exchanges ({} entries) from {name}{}",
+        "imported {} exchanges ({} entries) from {name}{}{}",
         summary.exchanges,
         summary.entries,
         if summary.masked > 0 {
             format!("; {} secrets masked", summary.masked)
         } else {
             String::new()
+        },
+        match &options.scenario {
+            Some(path) => format!("; scenario {} ({} steps)", path.display(), summary.steps),
+            None => String::new(),
         }
     );
     Ok(())
 }
 
-/// `OUT.partial-mynasim` beside `OUT`.
-fn temporary(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial-mynasim");
-    path.with_file_name(name)
+/// Where output goes: standard output, or a file written beside its target and renamed
+/// into place only once everything is written.
+enum Sink {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File {
+        tmp: PathBuf,
+        path: PathBuf,
+        out: BufWriter<File>,
+    },
 }
 
-/// Reads entries from `input` and writes them to `out` as they come.
+impl Sink {
+    fn file(path: &Path) -> Result<Self, Error> {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial-mynasim");
+        let tmp = path.with_file_name(name);
+        let file = File::create(&tmp)
+            .map_err(|e| Error::io(anyhow!("cannot create {}: {e}", tmp.display())))?;
+        Ok(Self::File {
+            tmp,
+            path: path.to_owned(),
+            out: BufWriter::new(file),
+        })
+    }
+
+    fn commit(self) -> Result<(), Error> {
+        match self {
+            Self::Stdout(mut out) => out
+                .flush()
+                .map_err(|e| Error::io(anyhow!("cannot write standard output: {e}"))),
+            Self::File { tmp, path, mut out } => out
+                .flush()
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| Error::io(anyhow!("cannot write {}: {e}", path.display()))),
+        }
+    }
+
+    fn abort(self) {
+        if let Self::File { tmp, .. } = self {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Stdout(out) => out.write(buf),
+            Self::File { out, .. } => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Stdout(out) => out.flush(),
+            Self::File { out, .. } => out.flush(),
+        }
+    }
+}
+
+/// Reads entries from `input` and writes them as they come: the transcript to `transcript`,
+/// the scenario ([`crate::scenario::from_trace`]) to `scenario`.
 ///
 /// # Errors
-/// The log is not of its format (invalid, `NAME: line N: …`); `out` cannot be written (I/O).
-pub fn convert<R: BufRead, W: Write>(
+/// The log is not of its format (invalid, `NAME: line N: …`), or holds no exchange; a
+/// masked secret the scenario cannot name (invalid); an output cannot be written (I/O).
+pub fn convert<R: BufRead>(
     options: &Options,
     name: &str,
     input: R,
-    mut out: W,
+    mut transcript: Option<&mut dyn Write>,
+    scenario: Option<&mut dyn Write>,
 ) -> Result<Summary, Error> {
     let write_error = |e: io::Error| Error::io(anyhow!("cannot write the transcript: {e}"));
-    if !options.text {
+    let scenario_error = |e: FromTraceError| match e {
+        FromTraceError::Io(e) => Error::io(anyhow!("cannot write the scenario: {e}")),
+        e @ FromTraceError::MaskedSecret { .. } => Error::invalid(anyhow!("{name}: {e}")),
+    };
+    if !options.text
+        && let Some(out) = transcript.as_mut()
+    {
         writeln!(out, "{}", jsonl::header()).map_err(write_error)?;
     }
+    let mut scenario = match scenario {
+        Some(out) => Some(
+            ScenarioWriter::new(
+                out,
+                &Header {
+                    name: format!("trace {}", file_name(name)),
+                    description: format!(
+                        "Imported from {} ({} log) by mynasim import.",
+                        file_name(name),
+                        options.format.name()
+                    ),
+                    profile: options.profile.clone(),
+                },
+            )
+            .map_err(|e| Error::io(anyhow!("cannot write the scenario: {e}")))?,
+        ),
+        None => None,
+    };
     let mut summary = Summary::default();
     let mut line = String::new();
     for entry in entries_of_slot(options.format, input, options.slot) {
@@ -145,6 +243,12 @@ pub fn convert<R: BufRead, W: Write>(
             }
         }
         summary.entries += 1;
+        if let Some(writer) = scenario.as_mut() {
+            writer.entry(&entry).map_err(scenario_error)?;
+        }
+        let Some(out) = transcript.as_mut() else {
+            continue;
+        };
         line.clear();
         if options.text {
             text::push_event(&mut line, &entry.event, !options.keep_secrets);
@@ -167,8 +271,21 @@ pub fn convert<R: BufRead, W: Write>(
             Format::ALL.map(Format::name).join(", ")
         )));
     }
-    out.flush().map_err(write_error)?;
+    if let Some(writer) = scenario {
+        let (_, steps) = writer
+            .finish()
+            .map_err(|e| Error::io(anyhow!("cannot write the scenario: {e}")))?;
+        summary.steps = steps;
+    }
+    if let Some(out) = transcript.as_mut() {
+        out.flush().map_err(write_error)?;
+    }
     Ok(summary)
+}
+
+/// The last part of a path, for names.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -183,6 +300,8 @@ mod tests {
             text,
             keep_secrets,
             slot: None,
+            scenario: None,
+            profile: "default".to_owned(),
         }
     }
 
@@ -196,7 +315,8 @@ mod tests {
             &options(Format::Hex, true, false),
             "log",
             PASTE.as_bytes(),
-            &mut out,
+            Some(&mut out),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -208,7 +328,8 @@ mod tests {
             Summary {
                 entries: 2,
                 exchanges: 2,
-                masked: 1
+                masked: 1,
+                steps: 0,
             }
         );
         let mut out = Vec::new();
@@ -216,7 +337,8 @@ mod tests {
             &options(Format::Hex, false, true),
             "log",
             PASTE.as_bytes(),
-            &mut out,
+            Some(&mut out),
+            None,
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -230,7 +352,8 @@ mod tests {
             &options(Format::Hex, false, false),
             "log",
             PASTE.as_bytes(),
-            &mut out,
+            Some(&mut out),
+            None,
         )
         .unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -243,7 +366,8 @@ mod tests {
             &options(Format::Pcscd, false, false),
             "field.log",
             "00000001 SW: 90 00\n".as_bytes(),
-            Vec::new(),
+            Some(&mut Vec::new()),
+            None,
         )
         .unwrap_err();
         assert_eq!(crate::exit::exit_code(&e), crate::exit::INVALID);
@@ -258,7 +382,8 @@ mod tests {
             &options(Format::Pcscd, true, false),
             "spy.log",
             "SCardTransmit\n i hCard: 0x1\n => Command successful.\n".as_bytes(),
-            Vec::new(),
+            Some(&mut Vec::new()),
+            None,
         )
         .unwrap_err();
         assert_eq!(crate::exit::exit_code(&e), crate::exit::INVALID);

@@ -64,14 +64,19 @@ fn record_exchanges(record: &Path) -> Vec<Exchange> {
         .collect()
 }
 
-/// `mynasim import FORMAT LOG -o OUT` (secrets masked); the imported exchanges.
+/// `mynasim import FORMAT LOG -o OUT --scenario S` (secrets masked); the imported
+/// exchanges. The scenario written must pass on the simulator (`mynasim run`), and hold no
+/// PIN.
 fn import(format: &str, log: &Path) -> Vec<Exchange> {
     let out = log.with_extension("imported.jsonl");
+    let scenario = log.with_extension("scenario.yaml");
     let run = mynasim()
         .args(["import", format])
         .arg(log)
         .arg("-o")
         .arg(&out)
+        .arg("--scenario")
+        .arg(&scenario)
         .output()
         .unwrap();
     assert!(
@@ -82,6 +87,17 @@ fn import(format: &str, log: &Path) -> Vec<Exchange> {
     );
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains(PIN_HEX), "the import shows the PIN:\n{text}");
+    let yaml = std::fs::read_to_string(&scenario).unwrap();
+    assert!(
+        !yaml.contains("31323334"),
+        "the scenario shows the PIN:\n{yaml}"
+    );
+    let replay = mynasim().arg("run").arg(&scenario).output().unwrap();
+    assert!(
+        replay.status.success(),
+        "the scenario written from the {format} log does not pass on the simulator:\n{}\n{yaml}",
+        String::from_utf8_lossy(&replay.stdout)
+    );
     jsonl::parse(&text).unwrap().exchanges().cloned().collect()
 }
 
@@ -361,4 +377,85 @@ fn exec_records_the_session_with_power_events_and_no_secret() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(std::fs::read_to_string(&kept).unwrap().contains(PIN_HEX));
+}
+
+/// A session with the simulator (`card apdu --transcript`, secrets kept: a pasted trace)
+/// becomes a scenario that passes on the simulator, names the PIN instead of writing it,
+/// expects random data by length — and fails once one expected byte is wrong.
+#[test]
+fn a_pasted_trace_becomes_a_scenario_that_passes_and_fails_when_wrong() {
+    let dir = crate::support::TempDir::new("trace-scenario");
+    let digest_info = "3031300D060960864801650304020105000420";
+    let apdus = [
+        "00A4040C0AD392F000260100000001".to_owned(),
+        "00A4020C020018".to_owned(),
+        "002000800431313131".to_owned(),
+        "002000800431323334".to_owned(),
+        "00A4020C020017".to_owned(),
+        format!("802A008033{digest_info}{}00", "AB".repeat(32)),
+        "00A4020C02000A".to_owned(),
+        "00B0000004".to_owned(),
+        "0084000008".to_owned(),
+    ];
+    let session = mynasim()
+        .args(["card", "apdu", "--transcript", "--no-redact"])
+        .args(&apdus)
+        .output()
+        .unwrap();
+    assert_ok("card apdu", &session);
+    let trace = dir.join("pasted.txt");
+    std::fs::write(&trace, &session.stdout).unwrap();
+    // The certificate's first bytes as this simulator answers them (profiles change).
+    let text = String::from_utf8(session.stdout.clone()).unwrap();
+    let head = text
+        .lines()
+        .skip_while(|l| *l != ">> 00 B0 00 00 04")
+        .nth(1)
+        .and_then(|l| l.strip_prefix("<< "))
+        .map(|l| l.replace(' ', ""))
+        .unwrap_or_else(|| panic!("no READ BINARY in:\n{text}"));
+    let head = head.strip_suffix("9000").unwrap_or(&head).to_owned();
+    let mut wrong_head = head.clone();
+    wrong_head.replace_range(7.., if head.ends_with('0') { "1" } else { "0" });
+    let scenario = dir.join("pasted.yaml");
+    let out = mynasim()
+        .args(["import", "hex"])
+        .arg(&trace)
+        .arg("--scenario")
+        .arg(&scenario)
+        .output()
+        .unwrap();
+    assert_ok("import hex --scenario", &out);
+    assert!(out.stdout.is_empty(), "only the scenario is written");
+    let yaml = std::fs::read_to_string(&scenario).unwrap();
+    for needle in [
+        "verify: { pin: \"${card.pin.auth}\" }",
+        "apdu: \"002000800430303030\"",
+        "expect: { sw: \"63C2\" }",
+        "expect: { sw: \"9000\", data_length: 256 }",
+        "expect: { sw: \"9000\", data_length: 8 }",
+        &format!("expect: {{ sw: \"9000\", data: \"{head}\" }}"),
+    ] {
+        assert!(yaml.contains(needle), "missing `{needle}` in:\n{yaml}");
+    }
+    assert!(
+        !yaml.contains("31323334") && !yaml.contains("31313131"),
+        "{yaml}"
+    );
+    let run = mynasim().arg("run").arg(&scenario).output().unwrap();
+    assert_ok("mynasim run on the written scenario", &run);
+    // A wrong expectation must fail.
+    let wrong = dir.join("wrong.yaml");
+    std::fs::write(
+        &wrong,
+        yaml.replace("data: \"30820677\"", "data: \"30820678\""),
+    )
+    .unwrap();
+    let run = mynasim().arg("run").arg(&wrong).output().unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
 }
