@@ -87,6 +87,9 @@ pub enum Error {
         /// How many ran.
         total: usize,
     },
+    /// Two things compared differ (`mynasim trace diff`); the report was printed.
+    #[error("{0}")]
+    Differs(String),
     /// Output could not be written, or the system refused a resource.
     #[error("{0:#}")]
     Io(anyhow::Error),
@@ -142,6 +145,7 @@ pub fn exit_code(error: &Error) -> u8 {
             Worst::Invalid => INVALID,
             Worst::Unreachable => UNREACHABLE,
         },
+        Error::Differs(_) => FAILED,
         Error::Io(_) => IO,
         Error::Program(code) => *code,
         Error::Exec(failure) => match failure {
@@ -176,6 +180,7 @@ mod tests {
             (Error::invalid(anyhow::anyhow!("x")), INVALID),
             (Error::unreachable(anyhow::anyhow!("x")), UNREACHABLE),
             (Error::io(anyhow::anyhow!("x")), IO),
+            (Error::Differs("x".into()), FAILED),
             (
                 Error::Scenarios {
                     worst: Worst::Failed,

@@ -66,6 +66,9 @@ pub enum Command {
     /// transcript.
     #[command(after_help = IMPORT_HELP)]
     Import(ImportArgs),
+    /// Work with transcripts: `trace diff A B` aligns two by command.
+    #[command(subcommand)]
+    Trace(TraceCommand),
     /// The test PKI: export its trust anchors for programs and verifiers under test.
     #[command(subcommand)]
     Pki(PkiCommand),
@@ -287,6 +290,46 @@ Examples:
 
 Exit status: 0 imported, 2 the log is unreadable or not of its format, 4 the output
 cannot be written.";
+
+/// `mynasim trace …`.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Two transcripts side by side, aligned by command, the first difference marked.
+    #[command(after_help = "\
+Each row is an exchange: `=` the same command and answer on both sides, `!` the same command
+answered differently (both answers shown), `-` only in A, `+` only in B; `A  12 B  11` are
+the exchange numbers on each side. Where the commands part, the side whose next command the
+other sends soon after (within 64 exchanges) is taken as the one with extra exchanges.
+Secrets are masked on both sides before comparing, so a masked record and a clear log align.
+Power events and comments are not compared.
+
+Either file may be a record (JSON Lines), the `>>`/`<<` text form (guessed from the first
+line), or a tool's log with --format (pcsc-spy, pcscd, opensc, jsonl, hex).
+
+Examples:
+  mynasim trace diff my-card.jsonl their-card.jsonl
+  mynasim trace diff --format pcscd mine.log theirs.log --only-differences
+
+Exit status: 0 identical, 1 they differ, 2 a file is unreadable or not of its format.")]
+    Diff(TraceDiffArgs),
+}
+
+/// `mynasim trace diff`.
+#[derive(Debug, Args)]
+pub struct TraceDiffArgs {
+    /// The first transcript (the reference).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The second transcript.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// The files' format [default: a record if the first line is JSON, else the text form].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<mynasim_simulator::transcript::import::Format>,
+    /// Print only the rows that differ, and the summary.
+    #[arg(long)]
+    pub only_differences: bool,
+}
 
 /// `mynasim import`.
 #[derive(Debug, Args)]
@@ -638,6 +681,12 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             slot: a.slot,
             scenario: a.scenario,
             profile: a.profile,
+        }),
+        Command::Trace(TraceCommand::Diff(a)) => commands::trace::diff(&commands::trace::Options {
+            a: a.a,
+            b: a.b,
+            format: a.format,
+            only_differences: a.only_differences,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Schema { format } => commands::schema::run(match format {

@@ -10,3 +10,4 @@ pub mod pki;
 pub mod run;
 pub mod schema;
 pub mod serve;
+pub mod trace;

@@ -459,3 +459,58 @@ fn a_pasted_trace_becomes_a_scenario_that_passes_and_fails_when_wrong() {
         String::from_utf8_lossy(&run.stdout)
     );
 }
+
+/// `trace diff`: identical transcripts exit 0; a changed answer exits 1 and names the first
+/// difference; a file that is not a transcript exits 2 naming its line.
+#[test]
+fn trace_diff_exits_by_what_it_found() {
+    let dir = crate::support::TempDir::new("trace-diff");
+    let a = dir.join("a.txt");
+    let b = dir.join("b.jsonl");
+    std::fs::write(
+        &a,
+        ">> 00 A4 02 0C 02 00 18\n<< 90 00\n>> 00 B0 00 00 02\n<< 30 82 90 00\n",
+    )
+    .unwrap();
+    let record = |answer: &str| {
+        format!(
+            "{}\n{{\"event\":\"exchange\",\"command\":\"00 A4 02 0C 02 00 18\",\"response\":\"90 00\"}}\n\
+             {{\"event\":\"exchange\",\"command\":\"00 B0 00 00 02\",\"response\":\"{answer}\"}}\n",
+            jsonl::header()
+        )
+    };
+    std::fs::write(&b, record("30 82 90 00")).unwrap();
+    let diff = |x: &Path, y: &Path| {
+        mynasim()
+            .args(["trace", "diff"])
+            .arg(x)
+            .arg(y)
+            .output()
+            .unwrap()
+    };
+    let same = diff(&a, &b);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    assert!(String::from_utf8_lossy(&same.stdout).ends_with(": identical\n"));
+    std::fs::write(&b, record("6A 82")).unwrap();
+    let differs = diff(&a, &b);
+    let out = String::from_utf8_lossy(&differs.stdout);
+    assert_eq!(differs.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(">>>>> first difference: exchange 2 of A, 2 of B"),
+        "{out}"
+    );
+    assert!(out.contains("B << 6A 82"), "{out}");
+    std::fs::write(&b, "{\"format\":\"mynasim-transcript\",\"version\":9}\n").unwrap();
+    let invalid = diff(&a, &b);
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&invalid.stderr).contains("b.jsonl: line 1: version 9"),
+        "{}",
+        String::from_utf8_lossy(&invalid.stderr)
+    );
+}

@@ -20,8 +20,9 @@
 //!
 //! Records keep the JSON Lines form ([`jsonl`]: versioned, with slots and timings), and
 //! [`import`] reads the logs other tools write (pcsc-spy, pcscd `--apdu`, OpenSC's debug
-//! log, the pasted `>>`/`<<` form) into entries, streaming.
+//! log, the pasted `>>`/`<<` form) into entries, streaming; [`diff`] aligns two of them.
 
+pub mod diff;
 pub mod import;
 pub mod jsonl;
 pub mod redact;
