@@ -514,3 +514,41 @@ fn trace_diff_exits_by_what_it_found() {
         String::from_utf8_lossy(&invalid.stderr)
     );
 }
+
+/// The bundled trace scenarios are what `import --scenario` writes from the masked traces
+/// committed beside them (so they can be rewritten, and the writer cannot drift from them).
+#[test]
+fn bundled_trace_scenarios_are_regenerated_from_their_traces() {
+    let dir = crate::support::TempDir::new("trace-bundled");
+    let folder = repo().join("scenarios/traces");
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    traces.sort();
+    assert!(traces.len() >= 3, "{traces:?}");
+    let steps = |text: &str| -> String {
+        text.lines()
+            .skip_while(|l| *l != "steps:")
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for trace in traces {
+        let record = std::fs::read_to_string(&trace).unwrap();
+        assert!(!record.contains(PIN_HEX), "{}", trace.display());
+        let written = dir.join("written.yaml");
+        let out = mynasim()
+            .args(["import", "jsonl"])
+            .arg(&trace)
+            .arg("--scenario")
+            .arg(&written)
+            .output()
+            .unwrap();
+        assert_ok("import jsonl --scenario", &out);
+        let bundled = std::fs::read_to_string(trace.with_extension("yaml")).unwrap();
+        let written = std::fs::read_to_string(&written).unwrap();
+        assert!(steps(&bundled).len() > 100, "{}", trace.display());
+        assert_eq!(steps(&written), steps(&bundled), "{}", trace.display());
+    }
+}
