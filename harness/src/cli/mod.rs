@@ -404,6 +404,16 @@ pub struct ServeArgs {
     /// Keep PINs and passwords in the record (says so on stderr).
     #[arg(long, requires = "record")]
     pub keep_secrets: bool,
+    /// Answer from a recorded transcript (a record or the >>/<< text form) instead of the
+    /// simulated card: each command must be the next recorded one, and gets its recorded
+    /// answer. One card (slot 0).
+    #[arg(long, value_name = "TRACE", conflicts_with_all = ["config", "state"])]
+    pub replay: Option<PathBuf>,
+    /// When a command differs from the recording: `fail` (the card leaves the reader; the
+    /// log names the command, the recorded one and the nearest) or `simulate` (the profile's
+    /// simulated card answers from then on).
+    #[arg(long, value_name = "fail|simulate", default_value = "fail", value_parser = ["fail", "simulate"], requires = "replay")]
+    pub on_divergence: String,
 }
 
 /// `mynasim exec`.
@@ -637,6 +647,12 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             ready_file: a.ready_file,
             record: a.record,
             keep_secrets: a.keep_secrets,
+            replay: a.replay,
+            on_divergence: if a.on_divergence == "simulate" {
+                mynasim_simulator::replay::OnDivergence::Simulate
+            } else {
+                mynasim_simulator::replay::OnDivergence::Fail
+            },
         }),
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use mynasim_simulator::card::VirtualCard;
+use mynasim_simulator::card::{Card, Deliver, VirtualCard};
 use mynasim_simulator::hex;
+use mynasim_simulator::replay::{OnDivergence, ReplayCard};
 use mynasim_simulator::transcript::{Event, text};
 use mynasim_simulator::transport;
 use tokio::sync::watch;
@@ -21,7 +22,7 @@ use tokio::task::JoinSet;
 use crate::exit::Error;
 use crate::host::config::{ConfigError, ServePlan, ServeRequest};
 use crate::host::control::{self, ControlledSlot};
-use crate::host::record::Recorder;
+use crate::host::record::{self, Recorder};
 use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
 use crate::host::state::PersistentCard;
 
@@ -47,6 +48,11 @@ pub struct Options {
     pub record: Option<PathBuf>,
     /// Keep PINs and passwords in the record instead of masking them.
     pub keep_secrets: bool,
+    /// Answer from this recorded transcript instead of the simulated card
+    /// ([`mynasim_simulator::replay`]); one card only.
+    pub replay: Option<PathBuf>,
+    /// What the replay card does once a command differs from the recording.
+    pub on_divergence: OnDivergence,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -87,6 +93,30 @@ pub fn run(options: &Options) -> Result<(), Error> {
             slot.profile.origin(),
             hex::spaced(issued.card.atr())
         );
+        if let Some(path) = &options.replay {
+            if plan.slots.len() != 1 {
+                return Err(Error::invalid(anyhow!(
+                    "--replay serves one card: give no other slots"
+                )));
+            }
+            let recording = record::read(path, None).map_err(|e| Error::invalid(anyhow!(e)))?;
+            tracing::info!(
+                "slot {number}: replaying {} ({} exchanges; on divergence: {})",
+                path.display(),
+                recording.exchanges().count(),
+                match options.on_divergence {
+                    OnDivergence::Fail => "fail",
+                    OnDivergence::Simulate => "simulate",
+                }
+            );
+            let card: Box<dyn VirtualCard + Send> = Box::new(Replaying {
+                slot: number,
+                card: ReplayCard::new(&recording, options.on_divergence, Some(issued.card)),
+                reported: false,
+            });
+            cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
+            continue;
+        }
         let card: Box<dyn VirtualCard + Send> = match &slot.state {
             None => Box::new(issued.card),
             Some(path) => {
@@ -286,6 +316,46 @@ async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result
                 deadline = None;
             }
         }
+    }
+}
+
+/// A replay card that says, once, where it left the recording (an error in the log naming
+/// the command, the recorded one and the nearest recorded one).
+struct Replaying {
+    slot: u16,
+    card: ReplayCard<Card>,
+    reported: bool,
+}
+
+impl VirtualCard for Replaying {
+    fn atr(&self) -> &[u8] {
+        self.card.atr()
+    }
+
+    fn power_on(&mut self) {
+        self.card.power_on();
+    }
+
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+
+    fn reset(&mut self) {
+        self.card.reset();
+    }
+
+    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
+        self.card.transmit_into(apdu, out);
+        if !self.reported
+            && let Some(divergence) = self.card.divergence()
+        {
+            self.reported = true;
+            tracing::error!("slot {}: replay: {divergence}", self.slot);
+        }
+    }
+
+    fn deliver(&mut self) -> Deliver {
+        self.card.deliver()
     }
 }
 

@@ -4,17 +4,17 @@
 //! side may be a record, a pasted `>>`/`<<` text or a tool's log.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use mynasim_simulator::hex;
 use mynasim_simulator::transcript::diff::{Row, align};
-use mynasim_simulator::transcript::import::{Format, entries};
+use mynasim_simulator::transcript::import::Format;
 use mynasim_simulator::transcript::{Exchange, Transcript};
 
 use crate::exit::Error;
+use crate::host::record;
 
 /// What to compare.
 #[derive(Debug, Clone)]
@@ -56,41 +56,7 @@ pub fn diff(options: &Options) -> Result<(), Error> {
 
 /// Reads a transcript (secrets masked).
 fn load(path: &Path, format: Option<Format>) -> Result<Transcript, Error> {
-    let name = path.display();
-    let open = || {
-        File::open(path)
-            .map(|f| BufReader::with_capacity(1 << 16, f))
-            .map_err(|e| Error::invalid(anyhow!("cannot open {name}: {e}")))
-    };
-    let format = match format {
-        Some(format) => format,
-        None => {
-            let mut first = String::new();
-            for line in open()?.lines().take(64) {
-                let line = line.map_err(|e| Error::invalid(anyhow!("cannot read {name}: {e}")))?;
-                if !line.trim().is_empty() {
-                    first = line;
-                    break;
-                }
-            }
-            if first.trim_start().starts_with('{') {
-                Format::Jsonl
-            } else {
-                Format::Hex
-            }
-        }
-    };
-    let mut transcript: Transcript =
-        entries(format, open()?)
-            .collect::<Result<_, _>>()
-            .map_err(|e| {
-                Error::invalid(anyhow!(
-                    "{name}: line {}: {} (read as {})",
-                    e.line,
-                    e.message,
-                    format.name()
-                ))
-            })?;
+    let mut transcript = record::read(path, format).map_err(|e| Error::invalid(anyhow!(e)))?;
     transcript.redact();
     Ok(transcript)
 }

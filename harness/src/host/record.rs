@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use mynasim_simulator::transcript::import::{Format, entries};
 use mynasim_simulator::transcript::jsonl::{self, Stamped};
-use mynasim_simulator::transcript::{Entry, Event};
+use mynasim_simulator::transcript::{Entry, Event, Transcript};
 
 /// A record being written; shared by the slots that feed it.
 #[derive(Debug)]
@@ -113,6 +114,49 @@ impl Recorder {
         }
         out.file.flush()
     }
+}
+
+/// Reads a transcript file: a record (JSON Lines) when its first line is JSON, the `>>`/`<<`
+/// text form otherwise, or any import `format` given. Secrets stay as the file has them.
+///
+/// # Errors
+/// The file cannot be read, or a line is not of the format: `FILE: line N: …`.
+pub fn read(path: &Path, format: Option<Format>) -> Result<Transcript, String> {
+    use std::io::BufRead as _;
+    let name = path.display();
+    let open = || {
+        File::open(path)
+            .map(|f| io::BufReader::with_capacity(1 << 16, f))
+            .map_err(|e| format!("cannot open {name}: {e}"))
+    };
+    let format = match format {
+        Some(format) => format,
+        None => {
+            let mut first = String::new();
+            for line in open()?.lines().take(64) {
+                let line = line.map_err(|e| format!("cannot read {name}: {e}"))?;
+                if !line.trim().is_empty() {
+                    first = line;
+                    break;
+                }
+            }
+            if first.trim_start().starts_with('{') {
+                Format::Jsonl
+            } else {
+                Format::Hex
+            }
+        }
+    };
+    entries(format, open()?)
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            format!(
+                "{name}: line {}: {} (read as {})",
+                e.line,
+                e.message,
+                format.name()
+            )
+        })
 }
 
 #[cfg(test)]

@@ -552,3 +552,37 @@ fn bundled_trace_scenarios_are_regenerated_from_their_traces() {
         assert_eq!(steps(&written), steps(&bundled), "{}", trace.display());
     }
 }
+
+/// The replay card serves a real client from a recording with no simulator behind it:
+/// `pkcs15-tool --dump` prints the same as against the card it was recorded from; the next
+/// command past the recording is a divergence the log names.
+#[test]
+fn the_replay_card_serves_pkcs15_dump_from_a_recording() {
+    let (live, record) = recorded("trace-replay-source", false);
+    let original = live.ok("pkcs15-tool", &["--dump"]);
+    let keep = crate::support::TempDir::new("trace-replay-record");
+    let recording = keep.join("record.jsonl");
+    std::fs::copy(&record, &recording).unwrap();
+    drop(live);
+    let replay = Live::start_with(
+        "trace-replay",
+        &[(0, DEFAULT)],
+        false,
+        &[OsString::from("--replay"), recording.into_os_string()],
+    );
+    let replayed = replay.ok("pkcs15-tool", &["--dump"]);
+    assert_eq!(replayed, original);
+    assert!(
+        replay.serve.log_text().contains("replaying"),
+        "{}",
+        replay.serve.log_text()
+    );
+    // The recording is used up: the next client diverges, and the log says where.
+    let out = replay.run("pkcs15-tool", &["--list-pins"]);
+    assert!(!out.status.success());
+    let log = replay.serve.log_text();
+    assert!(
+        log.contains("replay: command ") && log.contains("but the recording has only"),
+        "{log}"
+    );
+}
