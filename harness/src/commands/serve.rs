@@ -172,6 +172,7 @@ async fn serve(
     ready_file: Option<PathBuf>,
     recorder: Option<Arc<Recorder>>,
 ) -> Result<(), Error> {
+    let signals = Signals::install()?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let listener = match &control_path {
         Some(path) => Some(
@@ -220,7 +221,7 @@ async fn serve(
         });
     }
     let handles: Vec<SlotHandle> = slots.iter().map(|s| s.handle.clone()).collect();
-    let outcome = wait_for_stop(&handles, wait).await;
+    let outcome = wait_for_stop(signals, &handles, wait).await;
     let _ = shutdown_tx.send(true);
     let stopped = tokio::time::timeout(STOP_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -254,17 +255,45 @@ fn write_ready_file(path: &Path, handles: &[SlotHandle]) -> std::io::Result<()> 
     std::fs::rename(&tmp, path)
 }
 
+/// The signals serve handles, installed before any card is served: a signal that arrives
+/// once the first APDU has been answered must stop serve cleanly, not kill it.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, Error> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handler = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| Error::io(anyhow!("cannot handle {name}: {e}")))
+        };
+        Ok(Self {
+            term: handler(SignalKind::terminate(), "SIGTERM")?,
+            int: handler(SignalKind::interrupt(), "SIGINT")?,
+            hup: handler(SignalKind::hangup(), "SIGHUP")?,
+            usr1: handler(SignalKind::user_defined1(), "SIGUSR1")?,
+            usr2: handler(SignalKind::user_defined2(), "SIGUSR2")?,
+        })
+    }
+}
+
 /// Waits for SIGINT/SIGTERM, handling SIGUSR1/SIGUSR2 meanwhile.
-async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result<(), Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handler = |kind: SignalKind, name: &str| {
-        signal(kind).map_err(|e| Error::io(anyhow!("cannot handle {name}: {e}")))
-    };
-    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
-    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
-    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
-    let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
-    let mut usr2 = handler(SignalKind::user_defined2(), "SIGUSR2")?;
+async fn wait_for_stop(
+    signals: Signals,
+    handles: &[SlotHandle],
+    wait: Option<Duration>,
+) -> Result<(), Error> {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+        mut usr1,
+        mut usr2,
+    } = signals;
     let mut deadline = wait.map(|w| tokio::time::Instant::now() + w);
     loop {
         let until = deadline;
