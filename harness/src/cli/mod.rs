@@ -56,6 +56,10 @@ pub enum Command {
     /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until stopped.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Put the card of a real PC/SC reader behind pcscd's virtual reader, recording the
+    /// session (needs the `pcsc` feature).
+    #[command(after_help = RELAY_HELP)]
+    Relay(RelayArgs),
     /// Run a program with a simulated card in a PC/SC reader; exec exits with its status.
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
@@ -366,6 +370,45 @@ pub struct ImportArgs {
     pub profile: String,
 }
 
+const RELAY_HELP: &str = "\
+A program talking to \"Virtual PCD 00 00\" (pcscd's vpcd reader, as for `mynasim serve`)
+then talks to the card in READER: every command and answer passes through mynasim, and
+--record FILE keeps the session (PINs masked unless --keep-secrets) for `mynasim import
+jsonl`, `--scenario` and `serve --replay`. Power-on of the virtual card power-cycles the
+real one; if the real card is removed, the virtual one leaves the reader too.
+
+The real reader is reached through PC/SC (PCSCLITE_CSOCK_NAME chooses the pcscd), the
+virtual reader through vpcd (--vpcd), so they may be two pcscds: the real reader on the
+machine's, the virtual one on another (e.g. a container's).
+
+Examples:
+  mynasim relay --reader \"SCM Microsystems\" --record field.jsonl
+  mynasim relay --reader \"Virtual PCD 00 00\" --vpcd 127.0.0.1:35965   (testing: a simulated
+                                                                   card standing in)
+
+Exit status: 0 stopped by a signal, 2 invalid arguments, 3 the reader or its card is not
+there (or this mynasim was built without the `pcsc` feature: 2).";
+
+/// `mynasim relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The real reader: its name or a part that names one reader (`mynasim card readers`).
+    #[arg(long, value_name = "NAME")]
+    pub reader: String,
+    /// Where pcscd's vpcd listens for the virtual reader [default: 127.0.0.1:35963].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub vpcd: Option<String>,
+    /// Record the session in FILE (JSON Lines; PINs masked).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
+    /// Create FILE once the virtual reader has seen the card; removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
 /// `mynasim serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -574,7 +617,7 @@ pub enum SchemaFormat {
 /// Parses the command line, runs it, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet_default = if matches!(cli.command, Command::Serve(_)) {
+    let quiet_default = if matches!(cli.command, Command::Serve(_) | Command::Relay(_)) {
         "info"
     } else {
         "warn"
@@ -647,12 +690,26 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             ready_file: a.ready_file,
             record: a.record,
             keep_secrets: a.keep_secrets,
+            relay: None,
             replay: a.replay,
             on_divergence: if a.on_divergence == "simulate" {
                 mynasim_simulator::replay::OnDivergence::Simulate
             } else {
                 mynasim_simulator::replay::OnDivergence::Fail
             },
+        }),
+        Command::Relay(a) => commands::serve::run(&commands::serve::Options {
+            request: ServeRequest {
+                vpcd: a.vpcd,
+                ..ServeRequest::default()
+            },
+            wait: None,
+            ready_file: a.ready_file,
+            record: a.record,
+            keep_secrets: a.keep_secrets,
+            replay: None,
+            on_divergence: mynasim_simulator::replay::OnDivergence::Fail,
+            relay: Some(a.reader),
         }),
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {

@@ -53,6 +53,9 @@ pub struct Options {
     pub replay: Option<PathBuf>,
     /// What the replay card does once a command differs from the recording.
     pub on_divergence: OnDivergence,
+    /// Relay the card in this PC/SC reader (`mynasim relay`) instead of a simulated card;
+    /// one card.
+    pub relay: Option<String>,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -93,6 +96,24 @@ pub fn run(options: &Options) -> Result<(), Error> {
             slot.profile.origin(),
             hex::spaced(issued.card.atr())
         );
+        if let Some(reader) = &options.relay {
+            if plan.slots.len() != 1 {
+                return Err(Error::invalid(anyhow!(
+                    "relay serves one card: give no other slots"
+                )));
+            }
+            let card = relay_card(reader)?;
+            tracing::info!(
+                "slot {number}: relaying the card in `{reader}` (ATR {}) → vpcd {addr}",
+                hex::spaced(card.atr())
+            );
+            cards.push((
+                SlotSpec { number, addr },
+                format!("relay of {reader}"),
+                card,
+            ));
+            continue;
+        }
         if let Some(path) = &options.replay {
             if plan.slots.len() != 1 {
                 return Err(Error::invalid(anyhow!(
@@ -346,6 +367,20 @@ async fn wait_for_stop(
             }
         }
     }
+}
+
+/// The card in a PC/SC reader, as a virtual card ([`crate::target::relay`]).
+#[cfg(feature = "pcsc")]
+fn relay_card(reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
+    let link = crate::target::pcsc::PcscLink::open(reader)?;
+    let atr = link.atr().to_vec();
+    Ok(Box::new(crate::target::relay::LinkCard::new(link, atr)))
+}
+
+/// Without PC/SC support there is no reader to relay.
+#[cfg(not(feature = "pcsc"))]
+fn relay_card(_reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
+    Err(crate::target::TargetError::NotBuilt.into())
 }
 
 /// A replay card that says, once, where it left the recording (an error in the log naming

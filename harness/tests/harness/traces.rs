@@ -586,3 +586,77 @@ fn the_replay_card_serves_pkcs15_dump_from_a_recording() {
         "{log}"
     );
 }
+
+/// `mynasim relay`: the card of one pcscd's reader (a simulated card standing in for a real
+/// one) behind another pcscd's virtual reader. OpenSC on the second sees the same card as on
+/// the first, and the relay records the session with the PIN masked.
+#[test]
+fn relay_puts_the_card_of_one_reader_behind_the_virtual_reader_of_another() {
+    let real = Live::start("trace-relay-real", &[(0, DEFAULT)]);
+    let direct = real.ok("pkcs15-tool", &["--dump"]);
+    let dir = crate::support::TempDir::new("trace-relay");
+    crate::live::write_opensc_conf(dir.path());
+    let ports = crate::live::ports();
+    let pcscd = crate::live::pcscd(dir.path(), ports.base);
+    let record = dir.join("relay.jsonl");
+    let ready = dir.join("relay.ready");
+    let log = dir.join("relay.log");
+    let _relay = Process::spawn(
+        "mynasim relay",
+        mynasim()
+            .args(["relay", "--reader", "Virtual PCD 00 00", "--vpcd"])
+            .arg(format!("127.0.0.1:{}", ports.base))
+            .arg("--record")
+            .arg(&record)
+            .arg("--ready-file")
+            .arg(&ready)
+            .env("PCSCLITE_CSOCK_NAME", real.pcscd.socket())
+            .env("MYNASIM_LOG", "mynasim_harness=debug"),
+        &log,
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the relay's ready file",
+        || ready.exists().then_some(()),
+        || crate::support::tail(&log, 40),
+    );
+    let client = |program: &str, args: &[&str]| {
+        pcscd
+            .command(program)
+            .env("OPENSC_CONF", dir.join("opensc.conf"))
+            .env("HOME", dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    wait_until(
+        Duration::from_secs(20),
+        "OpenSC to see the relayed card",
+        || {
+            let out = client("opensc-tool", &["--list-readers"]);
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.contains("Yes") && l.ends_with("Virtual PCD 00 00"))
+                .then_some(())
+        },
+        || crate::support::tail(&log, 40),
+    );
+    let relayed = client("pkcs15-tool", &["--dump"]);
+    assert_ok("pkcs15-tool --dump through the relay", &relayed);
+    assert_eq!(String::from_utf8_lossy(&relayed.stdout), direct);
+    let verified = client(
+        "pkcs15-tool",
+        &["--verify-pin", "--auth-id", "01", "--pin", "1234"],
+    );
+    assert_ok("pkcs15-tool --verify-pin through the relay", &verified);
+    let text = std::fs::read_to_string(&record).unwrap();
+    assert!(!text.contains(PIN_HEX), "{text}");
+    let exchanges = record_exchanges(&record);
+    assert!(exchanges.len() > 10, "{text}");
+    assert!(
+        exchanges
+            .iter()
+            .any(|x| x.redacted && x.response == [0x90, 0x00]),
+        "{text}"
+    );
+}
