@@ -199,6 +199,8 @@ Examples:
   mynasim serve                                   the default card in slot 0
   mynasim serve --profile scenarios/profiles/default.yaml -v     and log every APDU
   mynasim serve --slot 0=default --slot 1=minor.yaml             two cards
+  mynasim serve --record session.jsonl            every exchange as it happens (PINs masked)
+  mynasim serve --replay field.jsonl              a recording's answers, in order
   mynasim serve --config cards.yaml               slots from a file:
       version: 1
       vpcd: 127.0.0.1:35963            # optional
@@ -243,6 +245,7 @@ Examples:
   mynasim exec --state card.json -- ./my-app login      (the card remembers across runs)
   mynasim exec --fault '{on: compute_digital_signature, remove: {}}' -- ./my-app sign
   mynasim exec --timing realistic --json run.json -- ./my-app login
+  mynasim exec --record run.jsonl -- ./my-app login     (a record: mynasim import jsonl)
   mynasim exec --remove-after 2 --reinsert-after 3 -- ./my-app wait-for-card
   mynasim exec --scenario app-scenarios/locked.yaml -- ./my-app login
 
