@@ -7,7 +7,10 @@
 //!   alone, and the session as vpcd frames (one read, and split reads with an EOF mid-frame);
 //! * `profile` — the bundled profiles; `scenario` — the bundled scenarios;
 //! * `control`, `serve_config` — the control protocol's commands and a configuration;
-//! * `tlv` — two hand-made headers.
+//! * `tlv` — two hand-made headers;
+//! * `import` — the real captures the importers' unit tests read (pcsc-spy, pcscd `--apdu`,
+//!   OpenSC debug), each golden transcript as `hex` and as a JSON Lines record; the first
+//!   byte of each seed picks the format (`Format::ALL`'s order).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,8 @@ use mynasim_harness::engine::{self, Golden};
 use mynasim_harness::scenario::{CardCache, Entry, Plan, load_file};
 use mynasim_harness::target::{Link, SimLink, TargetError};
 use mynasim_simulator::fuzzing::{Step, encode_steps};
-use mynasim_simulator::transcript::{Event, Transcript};
+use mynasim_simulator::transcript::import::Format;
+use mynasim_simulator::transcript::{Event, Transcript, jsonl};
 
 /// A vpcd session as pcscd's driver sends it: power on, get ATR, an unknown control byte,
 /// the APDUs, a reset, power off, an empty frame.
@@ -121,6 +125,14 @@ fn seed_ocsp(root: &Path, corpus: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An `import` seed: the format's selector byte, then the log.
+fn seed_import(corpus: &Path, name: &str, format: Format, log: &[u8]) -> std::io::Result<()> {
+    let selector = Format::ALL.iter().position(|f| *f == format).unwrap_or(0);
+    let mut seed = vec![u8::try_from(selector).unwrap_or(0)];
+    seed.extend_from_slice(log);
+    fs::write(corpus.join("import").join(name), seed)
+}
+
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
@@ -135,6 +147,7 @@ fn main() -> std::io::Result<()> {
         "control",
         "serve_config",
         "ocsp",
+        "import",
     ] {
         fs::create_dir_all(corpus.join(target))?;
     }
@@ -147,6 +160,12 @@ fn main() -> std::io::Result<()> {
         let golden = path.with_extension("transcript");
         if golden.is_file() {
             fs::copy(&golden, corpus.join("transcript").join(format!("golden-{i}")))?;
+            let text = fs::read_to_string(&golden)?;
+            seed_import(&corpus, &format!("golden-{i}"), Format::Hex, text.as_bytes())?;
+            if let Ok(parsed) = Transcript::parse(&text) {
+                let record = jsonl::format(&parsed, true);
+                seed_import(&corpus, &format!("record-{i}"), Format::Jsonl, record.as_bytes())?;
+            }
         }
         let Ok(loaded) = load_file(path) else {
             continue;
@@ -170,6 +189,14 @@ fn main() -> std::io::Result<()> {
         if let Some(name) = path.file_name() {
             fs::copy(&path, corpus.join("profile").join(name))?;
         }
+    }
+    let captures = root.join("simulator/src/transcript/import/testdata");
+    for (file, format) in [
+        ("pcsc-spy.log", Format::PcscSpy),
+        ("pcscd.log", Format::Pcscd),
+        ("opensc.log", Format::Opensc),
+    ] {
+        seed_import(&corpus, file, format, &fs::read(captures.join(file))?)?;
     }
     // The control protocol's commands, and a serve configuration.
     for (i, line) in ["status", "status 1", "remove 0", "insert all", "ready", "remove 0 1"]

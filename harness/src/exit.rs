@@ -87,6 +87,9 @@ pub enum Error {
         /// How many ran.
         total: usize,
     },
+    /// Two things compared differ (`mynasim trace diff`); the report was printed.
+    #[error("{0}")]
+    Differs(String),
     /// Output could not be written, or the system refused a resource.
     #[error("{0:#}")]
     Io(anyhow::Error),
@@ -146,6 +149,7 @@ pub fn exit_code(error: &Error) -> u8 {
             Worst::Invalid => INVALID,
             Worst::Unreachable => UNREACHABLE,
         },
+        Error::Differs(_) => FAILED,
         Error::Io(_) => IO,
         Error::Refused(_) => FAILED,
         Error::Program(code) => *code,
@@ -182,6 +186,7 @@ mod tests {
             (Error::unreachable(anyhow::anyhow!("x")), UNREACHABLE),
             (Error::io(anyhow::anyhow!("x")), IO),
             (Error::Refused("revoked".into()), FAILED),
+            (Error::Differs("x".into()), FAILED),
             (
                 Error::Scenarios {
                     worst: Worst::Failed,

@@ -27,6 +27,7 @@
 //!   certificates of the card-face applications;
 //! * [`profile`] — card profiles (YAML) and issuing a card from one;
 //! * [`render`] — the card-face images (1-bit PNGs in a 12-dot font);
+//! * [`replay`] — a card that answers from a recorded transcript;
 //! * [`transcript`] — `>>`/`<<` APDU transcripts with secrets redacted;
 //! * [`transport`] — the vpcd virtual reader protocol (tokio), the only module that does I/O.
 
@@ -39,6 +40,7 @@ pub mod hex;
 pub mod pki;
 pub mod profile;
 pub mod render;
+pub mod replay;
 pub mod security;
 pub mod transcript;
 pub mod transport;

@@ -56,12 +56,23 @@ pub enum Command {
     /// Put simulated cards in pcscd's virtual reader (vsmartcard vpcd) until stopped.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Put the card of a real PC/SC reader behind pcscd's virtual reader, recording the
+    /// session (needs the `pcsc` feature).
+    #[command(after_help = RELAY_HELP)]
+    Relay(RelayArgs),
     /// Run a program with a simulated card in a PC/SC reader; exec exits with its status.
     #[command(after_help = EXEC_HELP)]
     Exec(ExecArgs),
     /// Remove or insert a card of a running `mynasim serve --control SOCKET`.
     #[command(after_help = CONTROL_HELP)]
     Control(ControlArgs),
+    /// Turn a log (pcsc-spy, pcscd --apdu, OpenSC debug, a record, pasted hex) into a
+    /// transcript.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
+    /// Work with transcripts: `trace diff A B` aligns two by command.
+    #[command(subcommand)]
+    Trace(TraceCommand),
     /// The test PKI: export its trust anchors for programs and verifiers under test.
     #[command(subcommand)]
     Pki(PkiCommand),
@@ -195,6 +206,8 @@ Examples:
   mynasim serve                                   the default card in slot 0
   mynasim serve --profile scenarios/profiles/default.yaml -v     and log every APDU
   mynasim serve --slot 0=default --slot 1=minor.yaml             two cards
+  mynasim serve --record session.jsonl            every exchange as it happens (PINs masked)
+  mynasim serve --replay field.jsonl              a recording's answers, in order
   mynasim serve --config cards.yaml               slots from a file:
       version: 1
       vpcd: 127.0.0.1:35963            # optional
@@ -239,6 +252,7 @@ Examples:
   mynasim exec --state card.json -- ./my-app login      (the card remembers across runs)
   mynasim exec --fault '{on: compute_digital_signature, remove: {}}' -- ./my-app sign
   mynasim exec --timing realistic --json run.json -- ./my-app login
+  mynasim exec --record run.jsonl -- ./my-app login     (a record: mynasim import jsonl)
   mynasim exec --remove-after 2 --reinsert-after 3 -- ./my-app wait-for-card
   mynasim exec --scenario app-scenarios/locked.yaml -- ./my-app login
 
@@ -253,6 +267,157 @@ Commands: status | remove [N|all] | insert [N|all] (all slots when N is omitted)
 (`ok ready` once every inserted card has been seen by its reader).
 The reply starts with `ok` (exit 0) or `error` (exit 2); an unreachable socket is exit 3.
 The socket speaks one command per line, so `socat - UNIX-CONNECT:SOCKET` works too.";
+
+const IMPORT_HELP: &str = "\
+Formats, and how to capture each while the problem happens:
+  pcsc-spy  pcsc-lite's spy (Debian libpcsclite-dev). Run `pcsc-spy -n > spy.log` in one
+            terminal, then the program with LD_PRELOAD=libpcscspy.so.0; programs that
+            dlopen libpcsclite.so.1 (OpenSC, pyscard) need libpcscspy.so.0 in its place
+            (LD_LIBRARY_PATH to a folder where libpcsclite.so.1 is libpcscspy.so.0 and
+            libpcsclite_nospy.so.1 the real one).
+  pcscd     pcscd's own log: `pcscd --foreground --debug --apdu > pcscd.log 2>&1` (stop the
+            system's pcscd first); syslog or journalctl lines read too.
+  opensc    OpenSC's debug log: `OPENSC_DEBUG=9 pkcs15-tool --dump 2> opensc.log`, or
+            `debug = 9; debug_file = /tmp/opensc.log;` in opensc.conf's `app default`.
+  jsonl     a mynasim record (`mynasim serve --record`, `mynasim exec --record`).
+  hex       `>> 00 A4 04 0C …` and `<< 90 00` lines, as pasted into issues.
+
+The output is a mynasim record (JSON Lines, docs/traces.md) or, with --text, the `>>`/`<<`
+transcript. PINs and passwords (VERIFY, CHANGE REFERENCE DATA, CHANGE KEY) are masked as
+`**` unless --keep-secrets. The log is read one line at a time (lines up to 256 KiB), so a
+log of any size imports in little memory; a line that is not of the format is an error
+naming the file and the line.
+
+Turning a trace into a regression test: --scenario OUT.yaml writes a host-side scenario
+whose steps send the trace's commands and expect its answers (status word and data; by
+length only where data is random by nature: challenges, signatures). A VERIFY of a known
+key becomes `verify: { pin: \"${card.pin.auth}\" }` (auth, sign, text), so no secret is
+written; other masked secrets need --keep-secrets. `mynasim run OUT.yaml` then replays it
+on the simulator (docs/field-bugs.md).
+
+Examples:
+  mynasim import pcsc-spy spy.log --text
+  mynasim import pcscd pcscd.log --scenario scenarios/traces/login.yaml
+  mynasim import pcscd pcscd.log -o field.jsonl
+  mynasim import jsonl record.jsonl --slot 1 --text
+  pbpaste | mynasim import hex - --text
+
+Exit status: 0 imported, 2 the log is unreadable or not of its format, 4 the output
+cannot be written.";
+
+/// `mynasim trace …`.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Two transcripts side by side, aligned by command, the first difference marked.
+    #[command(after_help = "\
+Each row is an exchange: `=` the same command and answer on both sides, `!` the same command
+answered differently (both answers shown), `-` only in A, `+` only in B; `A  12 B  11` are
+the exchange numbers on each side. Where the commands part, the side whose next command the
+other sends soon after (within 64 exchanges) is taken as the one with extra exchanges.
+Secrets are masked on both sides before comparing, so a masked record and a clear log align.
+Power events and comments are not compared.
+
+Either file may be a record (JSON Lines), the `>>`/`<<` text form (guessed from the first
+line), or a tool's log with --format (pcsc-spy, pcscd, opensc, jsonl, hex).
+
+Examples:
+  mynasim trace diff my-card.jsonl their-card.jsonl
+  mynasim trace diff --format pcscd mine.log theirs.log --only-differences
+
+Exit status: 0 identical, 1 they differ, 2 a file is unreadable or not of its format.")]
+    Diff(TraceDiffArgs),
+}
+
+/// `mynasim trace diff`.
+#[derive(Debug, Args)]
+pub struct TraceDiffArgs {
+    /// The first transcript (the reference).
+    #[arg(value_name = "A")]
+    pub a: PathBuf,
+    /// The second transcript.
+    #[arg(value_name = "B")]
+    pub b: PathBuf,
+    /// The files' format [default: a record if the first line is JSON, else the text form].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<mynasim_simulator::transcript::import::Format>,
+    /// Print only the rows that differ, and the summary.
+    #[arg(long)]
+    pub only_differences: bool,
+}
+
+/// `mynasim import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The log's format: pcsc-spy, pcscd, opensc, jsonl or hex.
+    #[arg(value_name = "FORMAT")]
+    pub format: mynasim_simulator::transcript::import::Format,
+    /// The log file, or `-` for standard input.
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Write here instead of standard output (replaced only once the whole log imported).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the `>>`/`<<` text form instead of a JSON Lines record.
+    #[arg(long)]
+    pub text: bool,
+    /// Keep PINs and passwords as the log has them (says so on stderr).
+    #[arg(long)]
+    pub keep_secrets: bool,
+    /// For a record of several cards (jsonl): the slot to import.
+    #[arg(long, value_name = "N")]
+    pub slot: Option<u16>,
+    /// Also write a host-side scenario: each exchange a step expecting the trace's answer
+    /// (without -o, only the scenario is written).
+    #[arg(long, value_name = "OUT.yaml")]
+    pub scenario: Option<PathBuf>,
+    /// The scenario's card: a profile name or file, as in `card.profile`.
+    #[arg(
+        long,
+        default_value = "default",
+        value_name = "NAME|FILE",
+        requires = "scenario"
+    )]
+    pub profile: String,
+}
+
+const RELAY_HELP: &str = "\
+A program talking to \"Virtual PCD 00 00\" (pcscd's vpcd reader, as for `mynasim serve`)
+then talks to the card in READER: every command and answer passes through mynasim, and
+--record FILE keeps the session (PINs masked unless --keep-secrets) for `mynasim import
+jsonl`, `--scenario` and `serve --replay`. Power-on of the virtual card power-cycles the
+real one; if the real card is removed, the virtual one leaves the reader too.
+
+The real reader is reached through PC/SC (PCSCLITE_CSOCK_NAME chooses the pcscd), the
+virtual reader through vpcd (--vpcd), so they may be two pcscds: the real reader on the
+machine's, the virtual one on another (e.g. a container's).
+
+Examples:
+  mynasim relay --reader \"SCM Microsystems\" --record field.jsonl
+  mynasim relay --reader \"Virtual PCD 00 00\" --vpcd 127.0.0.1:35965   (testing: a simulated
+                                                                   card standing in)
+
+Exit status: 0 stopped by a signal, 2 invalid arguments, 3 the reader or its card is not
+there (or this mynasim was built without the `pcsc` feature: 2).";
+
+/// `mynasim relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The real reader: its name or a part that names one reader (`mynasim card readers`).
+    #[arg(long, value_name = "NAME")]
+    pub reader: String,
+    /// Where pcscd's vpcd listens for the virtual reader [default: 127.0.0.1:35963].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub vpcd: Option<String>,
+    /// Record the session in FILE (JSON Lines; PINs masked).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
+    /// Create FILE once the virtual reader has seen the card; removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
 
 /// `mynasim serve`.
 #[derive(Debug, Args)]
@@ -289,6 +454,23 @@ pub struct ServeArgs {
     /// loopback address too (127.0.0.1:35970 is where the certificates' OCSP URLs point).
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:35970")]
     pub validation: Option<std::net::SocketAddr>,
+    /// Record every exchange and power event of every slot in FILE as it happens (JSON
+    /// Lines with slot and timings; PINs masked). `mynasim import jsonl FILE --text` reads it.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
+    /// Answer from a recorded transcript (a record or the >>/<< text form) instead of the
+    /// simulated card: each command must be the next recorded one, and gets its recorded
+    /// answer. One card (slot 0).
+    #[arg(long, value_name = "TRACE", conflicts_with_all = ["config", "state"])]
+    pub replay: Option<PathBuf>,
+    /// When a command differs from the recording: `fail` (the card leaves the reader; the
+    /// log names the command, the recorded one and the nearest) or `simulate` (the profile's
+    /// simulated card answers from then on).
+    #[arg(long, value_name = "fail|simulate", default_value = "fail", value_parser = ["fail", "simulate"], requires = "replay")]
+    pub on_divergence: String,
 }
 
 /// `mynasim exec`.
@@ -337,6 +519,13 @@ pub struct ExecArgs {
     /// Show PINs in the transcript and the JSON record.
     #[arg(long, requires = "records")]
     pub no_redact: bool,
+    /// Record every exchange and power event in FILE as it happens (JSON Lines with
+    /// timings; PINs masked), even if CMD hangs or is killed.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record (says so on stderr).
+    #[arg(long, requires = "record")]
+    pub keep_secrets: bool,
     /// `private` (a pcscd of exec's own) or `system` (the machine's pcscd).
     #[arg(long, default_value = "private", value_parser = ["private", "system"])]
     pub pcscd: String,
@@ -558,7 +747,7 @@ pub enum SchemaFormat {
 /// Parses the command line, runs it, and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet_default = if matches!(cli.command, Command::Serve(_)) {
+    let quiet_default = if matches!(cli.command, Command::Serve(_) | Command::Relay(_)) {
         "info"
     } else {
         "warn"
@@ -629,7 +818,30 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             },
             wait: a.wait,
             ready_file: a.ready_file,
+            record: a.record,
+            keep_secrets: a.keep_secrets,
+            relay: None,
             validation: a.validation,
+            replay: a.replay,
+            on_divergence: if a.on_divergence == "simulate" {
+                mynasim_simulator::replay::OnDivergence::Simulate
+            } else {
+                mynasim_simulator::replay::OnDivergence::Fail
+            },
+        }),
+        Command::Relay(a) => commands::serve::run(&commands::serve::Options {
+            request: ServeRequest {
+                vpcd: a.vpcd,
+                ..ServeRequest::default()
+            },
+            wait: None,
+            ready_file: a.ready_file,
+            record: a.record,
+            keep_secrets: a.keep_secrets,
+            replay: None,
+            on_divergence: mynasim_simulator::replay::OnDivergence::Fail,
+            relay: Some(a.reader),
+            validation: None,
         }),
         Command::Exec(a) => {
             let code = commands::exec::run(&commands::exec::Options {
@@ -646,6 +858,8 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 transcript: a.transcript,
                 json: a.json,
                 reveal: a.no_redact,
+                record: a.record,
+                keep_secrets: a.keep_secrets,
                 pcscd: if a.pcscd == "system" {
                     commands::exec::Pcscd::System(a.vpcd)
                 } else {
@@ -663,6 +877,22 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
         Command::Control(a) => commands::control::run(&commands::control::Options {
             socket: a.socket,
             command: a.command,
+        }),
+        Command::Import(a) => commands::import::run(&commands::import::Options {
+            format: a.format,
+            log: a.log,
+            output: a.output,
+            text: a.text,
+            keep_secrets: a.keep_secrets,
+            slot: a.slot,
+            scenario: a.scenario,
+            profile: a.profile,
+        }),
+        Command::Trace(TraceCommand::Diff(a)) => commands::trace::diff(&commands::trace::Options {
+            a: a.a,
+            b: a.b,
+            format: a.format,
+            only_differences: a.only_differences,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
         Command::Verify(a) => commands::verify::run(&commands::verify::Options {

@@ -9,6 +9,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
@@ -17,6 +18,7 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::exit::{Error, ExecFailure};
 use crate::host::exec::{CardInReader, HostError, Output, SpawnError};
+use crate::host::record::Recorder;
 use crate::host::state::PersistentCard;
 use crate::scenario::compile::card;
 use crate::scenario::model::CardSpec;
@@ -45,6 +47,11 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Show secrets in the transcript.
     pub reveal: bool,
+    /// Record every exchange and power event here as it happens (JSON Lines,
+    /// [`crate::host::record`]).
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record instead of masking them.
+    pub keep_secrets: bool,
     /// Where pcscd comes from.
     pub pcscd: Pcscd,
     /// How long the card may take to appear in the reader.
@@ -139,9 +146,34 @@ pub fn run(options: &Options) -> Result<u8, Error> {
     } else {
         None
     };
+    let recorder = match &options.record {
+        Some(path) => {
+            let recorder = Recorder::create(path, options.keep_secrets).map_err(|e| {
+                setup(Error::io(anyhow!(
+                    "cannot create the record {}: {e}",
+                    path.display()
+                )))
+            })?;
+            if options.keep_secrets {
+                eprintln!(
+                    "mynasim exec: warning: --keep-secrets: {} records PINs and passwords as \
+                     they were sent",
+                    path.display()
+                );
+            }
+            Some(Arc::new(recorder))
+        }
+        None => None,
+    };
     let started = Instant::now();
-    let mut reader = CardInReader::start(card, &options.pcscd, options.wait, probe.as_deref())
-        .map_err(|e| setup(host_error(e)))?;
+    let mut reader = CardInReader::start_recorded(
+        card,
+        &options.pcscd,
+        options.wait,
+        probe.as_deref(),
+        recorder.clone(),
+    )
+    .map_err(|e| setup(host_error(e)))?;
     let ready = started.elapsed();
     let mut output = Captured::default();
     if let Some((after, back)) = options.removal {
@@ -169,6 +201,14 @@ pub fn run(options: &Options) -> Result<u8, Error> {
     reader.remove();
     let (transcript, dropped) = reader.transcript();
     drop(reader);
+    if let Some(recorder) = &recorder {
+        recorder.finish().map_err(|e| {
+            setup(Error::io(anyhow!(
+                "the record {} is incomplete: {e}",
+                recorder.path().display()
+            )))
+        })?;
+    }
     if let Some(path) = &options.transcript {
         std::fs::write(path, transcript.to_text(!options.reveal)).map_err(|e| {
             setup(Error::io(anyhow!(

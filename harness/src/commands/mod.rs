@@ -5,9 +5,11 @@
 pub mod card;
 pub mod control;
 pub mod exec;
+pub mod import;
 pub mod pki;
 pub mod run;
 pub mod schema;
 pub mod serve;
+pub mod trace;
 pub mod validation;
 pub mod verify;

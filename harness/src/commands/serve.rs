@@ -7,11 +7,13 @@
 //! reader (and is removed on exit); the control command `ready` says the same.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use mynasim_simulator::card::VirtualCard;
+use mynasim_simulator::card::{Card, Deliver, VirtualCard};
 use mynasim_simulator::hex;
+use mynasim_simulator::replay::{OnDivergence, ReplayCard};
 use mynasim_simulator::transcript::{Event, text};
 use mynasim_simulator::transport;
 use tokio::sync::watch;
@@ -20,6 +22,7 @@ use tokio::task::JoinSet;
 use crate::exit::Error;
 use crate::host::config::{ConfigError, ServePlan, ServeRequest};
 use crate::host::control::{self, ControlledSlot};
+use crate::host::record::{self, Recorder};
 use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
 use crate::host::state::PersistentCard;
 
@@ -42,6 +45,19 @@ pub struct Options {
     pub ready_file: Option<PathBuf>,
     /// Serve the cards' validation service (OCSP, CRLs) here, on loopback.
     pub validation: Option<std::net::SocketAddr>,
+    /// Record every exchange and power event of every slot here (JSON Lines,
+    /// [`crate::host::record`]).
+    pub record: Option<PathBuf>,
+    /// Keep PINs and passwords in the record instead of masking them.
+    pub keep_secrets: bool,
+    /// Answer from this recorded transcript instead of the simulated card
+    /// ([`mynasim_simulator::replay`]); one card only.
+    pub replay: Option<PathBuf>,
+    /// What the replay card does once a command differs from the recording.
+    pub on_divergence: OnDivergence,
+    /// Relay the card in this PC/SC reader (`mynasim relay`) instead of a simulated card;
+    /// one card.
+    pub relay: Option<String>,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -89,6 +105,48 @@ pub fn run(options: &Options) -> Result<(), Error> {
             slot.profile.origin(),
             hex::spaced(issued.card.atr())
         );
+        if let Some(reader) = &options.relay {
+            if plan.slots.len() != 1 {
+                return Err(Error::invalid(anyhow!(
+                    "relay serves one card: give no other slots"
+                )));
+            }
+            let card = relay_card(reader)?;
+            tracing::info!(
+                "slot {number}: relaying the card in `{reader}` (ATR {}) → vpcd {addr}",
+                hex::spaced(card.atr())
+            );
+            cards.push((
+                SlotSpec { number, addr },
+                format!("relay of {reader}"),
+                card,
+            ));
+            continue;
+        }
+        if let Some(path) = &options.replay {
+            if plan.slots.len() != 1 {
+                return Err(Error::invalid(anyhow!(
+                    "--replay serves one card: give no other slots"
+                )));
+            }
+            let recording = record::read(path, None).map_err(|e| Error::invalid(anyhow!(e)))?;
+            tracing::info!(
+                "slot {number}: replaying {} ({} exchanges; on divergence: {})",
+                path.display(),
+                recording.exchanges().count(),
+                match options.on_divergence {
+                    OnDivergence::Fail => "fail",
+                    OnDivergence::Simulate => "simulate",
+                }
+            );
+            let card: Box<dyn VirtualCard + Send> = Box::new(Replaying {
+                slot: number,
+                card: ReplayCard::new(&recording, options.on_divergence, Some(issued.card)),
+                reported: false,
+            });
+            cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
+            continue;
+        }
         let card: Box<dyn VirtualCard + Send> = match &slot.state {
             None => Box::new(issued.card),
             Some(path) => {
@@ -117,11 +175,41 @@ pub fn run(options: &Options) -> Result<(), Error> {
         }
         _ => None,
     };
+    let recorder = match &options.record {
+        Some(path) => {
+            let recorder = Recorder::create(path, options.keep_secrets).map_err(|e| {
+                Error::io(anyhow!("cannot create the record {}: {e}", path.display()))
+            })?;
+            if options.keep_secrets {
+                eprintln!(
+                    "warning: --keep-secrets: {} records PINs and passwords as they were sent",
+                    path.display()
+                );
+            }
+            Some(Arc::new(recorder))
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io(anyhow!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(cards, plan.control, wait, options.ready_file.clone()))
+    let served = runtime.block_on(serve(
+        cards,
+        plan.control,
+        wait,
+        options.ready_file.clone(),
+        recorder.clone(),
+    ));
+    if let Some(recorder) = recorder {
+        recorder.finish().map_err(|e| {
+            Error::io(anyhow!(
+                "the record {} is incomplete: {e}",
+                recorder.path().display()
+            ))
+        })?;
+    }
+    served
 }
 
 async fn serve(
@@ -129,7 +217,9 @@ async fn serve(
     control_path: Option<PathBuf>,
     wait: Option<Duration>,
     ready_file: Option<PathBuf>,
+    recorder: Option<Arc<Recorder>>,
 ) -> Result<(), Error> {
+    let signals = Signals::install()?;
     let (shutdown_tx, shutdown) = watch::channel(false);
     let listener = match &control_path {
         Some(path) => Some(
@@ -145,12 +235,18 @@ async fn serve(
         let log_spec = spec.clone();
         let (slot, handle) = slot::slot(spec, card);
         let mut stop = shutdown.clone();
+        let recorder = recorder.clone();
         tasks.spawn(async move {
             slot.run(
                 async move {
                     let _ = stop.wait_for(|v| *v).await;
                 },
-                move |event| log_event(&log_spec, event),
+                move |event| {
+                    log_event(&log_spec, event);
+                    if let Some(recorder) = &recorder {
+                        record_event(recorder, log_spec.number, event);
+                    }
+                },
             )
             .await;
         });
@@ -172,7 +268,7 @@ async fn serve(
         });
     }
     let handles: Vec<SlotHandle> = slots.iter().map(|s| s.handle.clone()).collect();
-    let outcome = wait_for_stop(&handles, wait).await;
+    let outcome = wait_for_stop(signals, &handles, wait).await;
     let _ = shutdown_tx.send(true);
     let stopped = tokio::time::timeout(STOP_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -206,17 +302,45 @@ fn write_ready_file(path: &Path, handles: &[SlotHandle]) -> std::io::Result<()> 
     std::fs::rename(&tmp, path)
 }
 
+/// The signals serve handles, installed before any card is served: a signal that arrives
+/// once the first APDU has been answered must stop serve cleanly, not kill it.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, Error> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handler = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| Error::io(anyhow!("cannot handle {name}: {e}")))
+        };
+        Ok(Self {
+            term: handler(SignalKind::terminate(), "SIGTERM")?,
+            int: handler(SignalKind::interrupt(), "SIGINT")?,
+            hup: handler(SignalKind::hangup(), "SIGHUP")?,
+            usr1: handler(SignalKind::user_defined1(), "SIGUSR1")?,
+            usr2: handler(SignalKind::user_defined2(), "SIGUSR2")?,
+        })
+    }
+}
+
 /// Waits for SIGINT/SIGTERM, handling SIGUSR1/SIGUSR2 meanwhile.
-async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result<(), Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let handler = |kind: SignalKind, name: &str| {
-        signal(kind).map_err(|e| Error::io(anyhow!("cannot handle {name}: {e}")))
-    };
-    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
-    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
-    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
-    let mut usr1 = handler(SignalKind::user_defined1(), "SIGUSR1")?;
-    let mut usr2 = handler(SignalKind::user_defined2(), "SIGUSR2")?;
+async fn wait_for_stop(
+    signals: Signals,
+    handles: &[SlotHandle],
+    wait: Option<Duration>,
+) -> Result<(), Error> {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+        mut usr1,
+        mut usr2,
+    } = signals;
     let mut deadline = wait.map(|w| tokio::time::Instant::now() + w);
     loop {
         let until = deadline;
@@ -268,6 +392,76 @@ async fn wait_for_stop(handles: &[SlotHandle], wait: Option<Duration>) -> Result
                 deadline = None;
             }
         }
+    }
+}
+
+/// The card in a PC/SC reader, as a virtual card ([`crate::target::relay`]).
+#[cfg(feature = "pcsc")]
+fn relay_card(reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
+    let link = crate::target::pcsc::PcscLink::open(reader)?;
+    let atr = link.atr().to_vec();
+    Ok(Box::new(crate::target::relay::LinkCard::new(link, atr)))
+}
+
+/// Without PC/SC support there is no reader to relay.
+#[cfg(not(feature = "pcsc"))]
+fn relay_card(_reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
+    Err(crate::target::TargetError::NotBuilt.into())
+}
+
+/// A replay card that says, once, where it left the recording (an error in the log naming
+/// the command, the recorded one and the nearest recorded one).
+struct Replaying {
+    slot: u16,
+    card: ReplayCard<Card>,
+    reported: bool,
+}
+
+impl VirtualCard for Replaying {
+    fn atr(&self) -> &[u8] {
+        self.card.atr()
+    }
+
+    fn power_on(&mut self) {
+        self.card.power_on();
+    }
+
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+
+    fn reset(&mut self) {
+        self.card.reset();
+    }
+
+    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
+        self.card.transmit_into(apdu, out);
+        if !self.reported
+            && let Some(divergence) = self.card.divergence()
+        {
+            self.reported = true;
+            tracing::error!("slot {}: replay: {divergence}", self.slot);
+        }
+    }
+
+    fn deliver(&mut self) -> Deliver {
+        self.card.deliver()
+    }
+}
+
+/// What a record keeps of an event: the card's entries, and removals and insertions.
+fn record_event(recorder: &Recorder, slot: u16, event: &SlotEvent) {
+    match event {
+        SlotEvent::Card(entry) => recorder.entry(slot, entry),
+        SlotEvent::Moved(inserted) => recorder.note(
+            slot,
+            if *inserted {
+                "card inserted"
+            } else {
+                "card removed"
+            },
+        ),
+        _ => {}
     }
 }
 

@@ -20,6 +20,7 @@ use mynasim_simulator::card::VirtualCard;
 use mynasim_simulator::transcript::{Event, Transcript};
 
 use super::pcscd::{Ports, PrivatePcscd};
+use super::record::Recorder;
 use super::slot::{SlotEvent, SlotSpec, ThreadSlot};
 
 /// The reader the card is in, as PC/SC names it.
@@ -90,6 +91,20 @@ impl CardInReader {
         wait: Duration,
         probe: Option<&Path>,
     ) -> Result<Self, HostError> {
+        Self::start_recorded(card, pcscd, wait, probe, None)
+    }
+
+    /// [`CardInReader::start`], also writing every entry to `record` as it happens (slot 0).
+    ///
+    /// # Errors
+    /// As [`CardInReader::start`].
+    pub fn start_recorded(
+        card: Box<dyn VirtualCard + Send>,
+        pcscd: &Pcscd,
+        wait: Duration,
+        probe: Option<&Path>,
+        record: Option<Arc<Recorder>>,
+    ) -> Result<Self, HostError> {
         let reader = Reader::start(pcscd)?;
         let recording = Arc::new(Mutex::new(Recording::default()));
         let recorder = recording.clone();
@@ -98,6 +113,20 @@ impl CardInReader {
             addr: reader.addr,
         };
         let slot = ThreadSlot::spawn_observed(spec, card, move |event| {
+            if let Some(record) = &record {
+                match event {
+                    SlotEvent::Card(entry) => record.entry(0, entry),
+                    SlotEvent::Moved(inserted) => record.note(
+                        0,
+                        if *inserted {
+                            "card inserted"
+                        } else {
+                            "card removed"
+                        },
+                    ),
+                    _ => {}
+                }
+            }
             if let SlotEvent::Card(entry) = event
                 && !matches!(entry.event, Event::AtrPoll)
                 && let Ok(mut r) = recorder.lock()

@@ -197,14 +197,24 @@ impl PrivatePcscd {
     /// `dir` cannot be written, `unshare` or pcscd cannot be started, or no isolation works
     /// here and another pcscd holds the default socket.
     pub fn start(dir: &Path, port: u16, debug: bool) -> io::Result<Self> {
-        Self::start_isolated(dir, port, debug, Isolation::detect()?)
+        let flags: &[&str] = if debug { &["--debug"] } else { &[] };
+        Self::start_isolated(dir, port, flags, Isolation::detect()?)
     }
 
-    /// [`PrivatePcscd::start`] with a chosen isolation.
+    /// [`PrivatePcscd::start`] with `--debug --apdu`: pcscd's log (`dir/pcscd.log`) also
+    /// holds every APDU and response, the `pcscd` format of `mynasim import`.
+    ///
+    /// # Errors
+    /// As [`PrivatePcscd::start`].
+    pub fn start_logging_apdus(dir: &Path, port: u16) -> io::Result<Self> {
+        Self::start_isolated(dir, port, &["--debug", "--apdu"], Isolation::detect()?)
+    }
+
+    /// [`PrivatePcscd::start`] with a chosen isolation and log flags.
     fn start_isolated(
         dir: &Path,
         port: u16,
-        debug: bool,
+        flags: &[&str],
         isolation: Isolation,
     ) -> io::Result<Self> {
         let conf = dir.join("reader.conf.d");
@@ -221,7 +231,7 @@ impl PrivatePcscd {
         )?;
         let log = dir.join("pcscd.log");
         let out = File::create(&log)?;
-        let debug = if debug { "--debug " } else { "" };
+        let debug: String = flags.iter().map(|f| format!("{f} ")).collect();
         let mut command = match isolation {
             Isolation::None => {
                 if Path::new(HOST_SOCKET).exists()
@@ -235,10 +245,7 @@ impl PrivatePcscd {
                 }
                 std::fs::create_dir_all("/run/pcscd")?;
                 let mut c = Command::new("pcscd");
-                c.arg("--foreground");
-                if !debug.is_empty() {
-                    c.arg("--debug");
-                }
+                c.arg("--foreground").args(flags);
                 c.arg("--config").arg(&conf);
                 c
             }

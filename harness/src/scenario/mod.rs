@@ -6,6 +6,7 @@
 //! the format; [`model`] is its serde form, [`plan`] the checked form.
 
 pub mod compile;
+pub mod from_trace;
 pub mod load;
 pub mod model;
 pub mod plan;

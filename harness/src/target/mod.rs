@@ -1,8 +1,9 @@
 //! The host side: what scenarios and `card apdu` send APDUs to. One [`Link`] trait for every
 //! target — the in-process card ([`sim`]), any PC/SC reader ([`pcsc`]), and the scenario's
 //! own card behind pcscd's vpcd reader ([`vpcd`]) — so the engine and the commands never
-//! know which one they drive.
+//! know which one they drive. [`relay`] turns a link's card back into a virtual card.
 
+pub mod relay;
 pub mod sim;
 
 #[cfg(feature = "pcsc")]

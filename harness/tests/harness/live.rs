@@ -104,6 +104,16 @@ pub(crate) struct Serve {
 impl Serve {
     /// Starts `mynasim serve --vpcd 127.0.0.1:PORT --slot …` with APDU logging.
     pub(crate) fn start(dir: &Path, port: u16, slots: &[(u16, &str)]) -> Self {
+        Self::start_with(dir, port, slots, &[])
+    }
+
+    /// [`Serve::start`] with more arguments (`--record FILE`, …).
+    pub(crate) fn start_with(
+        dir: &Path,
+        port: u16,
+        slots: &[(u16, &str)],
+        extra: &[std::ffi::OsString],
+    ) -> Self {
         let log = dir.join("serve.log");
         let control = dir.join("control.sock");
         let ready = dir.join("serve.ready");
@@ -118,6 +128,7 @@ impl Serve {
         for (slot, profile) in slots {
             command.arg("--slot").arg(format!("{slot}={profile}"));
         }
+        command.args(extra);
         let process = Process::spawn("mynasim serve", &mut command, &log);
         Self {
             process,
@@ -161,12 +172,32 @@ impl Live {
     /// Starts everything and waits until mynasim says every card is in its reader (its
     /// ready file) and OpenSC sees each card.
     pub(crate) fn start(name: &str, slots: &[(u16, &str)]) -> Self {
+        Self::start_with(name, slots, false, &[])
+    }
+
+    /// [`Live::start`], pcscd logging APDUs (`--debug --apdu`, in [`PrivatePcscd::log`])
+    /// when `apdu_log`, and `mynasim serve` given `serve_args` too.
+    pub(crate) fn start_with(
+        name: &str,
+        slots: &[(u16, &str)],
+        apdu_log: bool,
+        serve_args: &[std::ffi::OsString],
+    ) -> Self {
         require_tools();
         let dir = TempDir::new(name);
         write_opensc_conf(dir.path());
         let ports = ports();
-        let pcscd = pcscd(dir.path(), ports.base);
-        let serve = Serve::start(dir.path(), ports.base, slots);
+        let pcscd = if apdu_log {
+            let mut pcscd = PrivatePcscd::start_logging_apdus(dir.path(), ports.base)
+                .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
+            pcscd
+                .wait_ready(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("{e}"));
+            pcscd
+        } else {
+            pcscd(dir.path(), ports.base)
+        };
+        let serve = Serve::start_with(dir.path(), ports.base, slots, serve_args);
         let live = Self {
             serve,
             pcscd,

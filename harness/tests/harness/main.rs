@@ -25,4 +25,5 @@ mod scenarios_vpcd;
 mod serve;
 mod soak;
 mod support;
+mod traces;
 mod validation;

@@ -17,7 +17,14 @@
 //!
 //! and [`Transcript::parse`] reads it back. The secrets of VERIFY, CHANGE REFERENCE DATA and
 //! CHANGE KEY are masked (`**`) unless the caller asks to keep them ([`redact`]).
+//!
+//! Records keep the JSON Lines form ([`jsonl`]: versioned, with slots and timings), and
+//! [`import`] reads the logs other tools write (pcsc-spy, pcscd `--apdu`, OpenSC's debug
+//! log, the pasted `>>`/`<<` form) into entries, streaming; [`diff`] aligns two of them.
 
+pub mod diff;
+pub mod import;
+pub mod jsonl;
 pub mod redact;
 pub mod text;
 

@@ -87,33 +87,51 @@ fn push_marked(out: &mut String, mark: &str, text: &str) {
 /// The first line that is not an event, with its number: unknown markers, bad hex, a `>>`
 /// without its `<<`.
 pub fn parse(input: &str) -> Result<Transcript, ParseError> {
+    let mut reader = Reader::default();
     let mut transcript = Transcript::new();
-    let mut pending: Option<(usize, Vec<u8>, bool)> = None;
     for (index, raw) in input.lines().enumerate() {
-        let line_no = index + 1;
+        if let Some(entry) = reader.line(index + 1, raw)? {
+            transcript.entries.push(entry);
+        }
+    }
+    reader.finish()?;
+    Ok(transcript)
+}
+
+/// The text form read one line at a time, holding at most one command: what [`parse`] and
+/// the streaming importer (`transcript::import`, format `hex`) both use.
+#[derive(Debug, Default)]
+pub struct Reader {
+    /// A `>>` command waiting for its `<<`: its line, bytes and whether it was masked.
+    pending: Option<(usize, Vec<u8>, bool)>,
+}
+
+impl Reader {
+    /// Reads line `line_no` (1-based); an entry when the line completes one.
+    ///
+    /// # Errors
+    /// The line is not part of a transcript, or breaks a `>>`/`<<` pair.
+    pub fn line(&mut self, line_no: usize, raw: &str) -> Result<Option<Entry>, ParseError> {
         let line = raw.trim();
         if line.is_empty() {
-            continue;
+            return Ok(None);
         }
         let err = |message: String| ParseError {
             line: line_no,
             message,
         };
         if let Some(rest) = marker(line, "<<") {
-            let Some((_, command, redacted)) = pending.take() else {
+            let Some((_, command, redacted)) = self.pending.take() else {
                 return Err(err("`<<` without a `>>` command before it".to_owned()));
             };
             let response = hex::decode(rest).map_err(|e| err(format!("response: {e}")))?;
-            transcript
-                .entries
-                .push(Entry::new(Event::Exchange(Exchange {
-                    command,
-                    response,
-                    redacted,
-                })));
-            continue;
+            return Ok(Some(Entry::new(Event::Exchange(Exchange {
+                command,
+                response,
+                redacted,
+            }))));
         }
-        if let Some((open, _, _)) = &pending {
+        if let Some((open, _, _)) = &self.pending {
             return Err(err(format!(
                 "the command on line {open} has no `<<` response line after it"
             )));
@@ -123,30 +141,34 @@ pub fn parse(input: &str) -> Result<Transcript, ParseError> {
             if command.is_empty() {
                 return Err(err("`>>` without a command".to_owned()));
             }
-            pending = Some((line_no, command, redacted));
+            self.pending = Some((line_no, command, redacted));
+            Ok(None)
         } else if let Some(rest) = line.strip_prefix('#') {
             let text = rest.strip_prefix(' ').unwrap_or(rest);
-            transcript
-                .entries
-                .push(Entry::new(Event::Comment(text.to_owned())));
+            Ok(Some(Entry::new(Event::Comment(text.to_owned()))))
         } else if let Some(rest) = marker(line, "--") {
-            transcript
-                .entries
-                .push(Entry::new(power_event(rest).map_err(err)?));
+            Ok(Some(Entry::new(power_event(rest).map_err(err)?)))
         } else {
-            return Err(err(format!(
+            Err(err(format!(
                 "`{}` is not a transcript line (`>>`, `<<`, `--` or `#`)",
                 shorten(line)
-            )));
+            )))
         }
     }
-    if let Some((open, _, _)) = pending {
-        return Err(ParseError {
-            line: open,
-            message: "the command has no `<<` response line after it".to_owned(),
-        });
+
+    /// The end of the input.
+    ///
+    /// # Errors
+    /// A `>>` command is still waiting for its `<<` (named by its line).
+    pub fn finish(&mut self) -> Result<(), ParseError> {
+        match self.pending.take() {
+            Some((open, _, _)) => Err(ParseError {
+                line: open,
+                message: "the command has no `<<` response line after it".to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
-    Ok(transcript)
 }
 
 /// The rest of a line that starts with `mark` (followed by a space or nothing).
@@ -159,7 +181,7 @@ fn marker<'a>(line: &'a str, mark: &str) -> Option<&'a str> {
 }
 
 /// Command bytes: hex, with `**` for a masked byte.
-fn command_bytes(text: &str) -> Result<(Vec<u8>, bool), String> {
+pub(crate) fn command_bytes(text: &str) -> Result<(Vec<u8>, bool), String> {
     let mut out = Vec::new();
     let mut redacted = false;
     for token in text.split_whitespace() {
@@ -197,7 +219,7 @@ fn power_event(rest: &str) -> Result<Event, String> {
 }
 
 /// The first 40 characters, for messages.
-fn shorten(text: &str) -> String {
+pub(crate) fn shorten(text: &str) -> String {
     match text.char_indices().nth(40) {
         Some((at, _)) => format!("{}…", text.get(..at).unwrap_or(text)),
         None => text.to_owned(),
