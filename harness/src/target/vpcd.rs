@@ -39,6 +39,8 @@ impl VpcdLink {
         card: impl VirtualCard + Send + 'static,
         vpcd: SocketAddr,
     ) -> Result<Self, TargetError> {
+        // Begun before the card goes in: with card events it is visible at once.
+        let watch = pcsc::NewCardWatch::begin("Virtual PCD")?;
         let slot = ThreadSlot::spawn(
             SlotSpec {
                 number: 0,
@@ -57,7 +59,7 @@ impl VpcdLink {
                 )));
             }
         }
-        let reader = pcsc::wait_for_new_card("Virtual PCD", WAIT)?;
+        let reader = watch.wait(WAIT)?;
         let link = PcscLink::open(&reader)?.owning_the_card();
         Ok(Self {
             link,

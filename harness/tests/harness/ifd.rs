@@ -1,0 +1,220 @@
+//! mynasim-ifd (`ifd/`), the workspace's own reader driver, loaded into a real private
+//! pcscd: sixteen cards from one `mynasim serve` answering sixteen PC/SC clients at once,
+//! Debian's vicc working through it unchanged, and the bundled library on the vpcd target.
+//! Insertion latency is measured by `ci/bench insertion`, not here.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use mynasim_harness::host::pcscd::{Driver, INSTALL_HINT, Ports, PrivatePcscd};
+
+use crate::live::{Serve, require_tools, write_opensc_conf};
+use crate::support::{Process, TempDir, repo, tail, wait_until};
+
+/// A private pcscd loading mynasim-ifd with `slots` slots from `port`.
+fn pcscd(dir: &Path, port: u16, slots: u16) -> PrivatePcscd {
+    require_tools();
+    let driver = Driver::mynasim(slots).unwrap_or_else(|e| panic!("{e}"));
+    let mut pcscd = PrivatePcscd::start_with(dir, port, true, &driver)
+        .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
+    pcscd
+        .wait_ready(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{e}"));
+    pcscd
+}
+
+/// The reader of slot `n`: pcsc-lite numbers a reader's slots in hex (`RFAddReader`).
+fn reader(n: u16) -> String {
+    format!("Virtual PCD 00 {n:02X}")
+}
+
+/// `mynasim card readers` in pcscd's namespace: the readers and, for each, the card's ATR.
+fn readers(pcscd: &PrivatePcscd) -> String {
+    let out = pcscd
+        .command(env!("CARGO_BIN_EXE_mynasim"))
+        .args(["card", "readers"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sixteen_cards_from_one_serve_answer_sixteen_clients_at_once_through_one_pcscd() {
+    let dir = TempDir::new("ifd-sixteen");
+    let ports = Ports::reserve(16).unwrap();
+    let pcscd = pcscd(dir.path(), ports.base, 16);
+    let slots: Vec<(u16, &str)> = (0..16).map(|n| (n, "default")).collect();
+    let serve = Serve::start(dir.path(), ports.base, &slots);
+    wait_until(
+        Duration::from_secs(20),
+        "mynasim serve's ready file (all sixteen cards seen by their readers)",
+        || serve.ready.exists().then_some(()),
+        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
+    );
+    // Sixteen PC/SC clients, each a process of its own, all started before any is waited
+    // for: each selects the JPKI application and reads 32 bytes of its token.
+    let clients: Vec<_> = (0..16)
+        .map(|n| {
+            pcscd
+                .command(env!("CARGO_BIN_EXE_mynasim"))
+                .args(["card", "apdu", "--reader", &reader(n)])
+                .args([
+                    "00A4040C0AD392F000260100000001",
+                    "00A4020C020006",
+                    "00B0000020",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (n, client) in clients.into_iter().enumerate() {
+        let out = client.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "client {n} failed ({}):\n{stdout}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            tail(pcscd.log(), 40)
+        );
+        let answers: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(answers.len(), 3, "client {n}: {stdout}");
+        assert!(
+            answers.iter().all(|a| a.replace(' ', "").ends_with("9000")),
+            "client {n}: {stdout}"
+        );
+        // The token: "JPKIAPICCTOKEN2" padded, 32 bytes, then 90 00.
+        assert_eq!(
+            answers[2].replace(' ', "").len(),
+            2 * 34,
+            "client {n}: {stdout}"
+        );
+    }
+    // One pcscd, one reader entry, sixteen readers each with a card.
+    let listing = readers(&pcscd);
+    for n in 0..16 {
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.contains(&reader(n)) && l.contains("3B")),
+            "{} holds no card:\n{listing}",
+            reader(n)
+        );
+    }
+    drop(serve);
+}
+
+/// Debian's vicc (python3-virtualsmartcard, `vicc -t iso7816`) on `port`: what the `vicc`
+/// script does, as Debian ships the library without the script.
+fn vicc(dir: &Path, port: u16) -> Process {
+    const LIBRARY: &str = "/usr/lib/python3/site-packages/virtualsmartcard";
+    const CRYPTODOME: &str = "/usr/lib/python3/dist-packages/Cryptodome";
+    assert!(
+        Path::new(LIBRARY).is_dir() && Path::new(CRYPTODOME).is_dir(),
+        "vicc needs python3-virtualsmartcard and python3-pycryptodome. Fix: {INSTALL_HINT}"
+    );
+    // vicc imports pycryptodome as `Crypto`; Debian ships it as `Cryptodome`.
+    let shim = dir.join("pyshim");
+    std::fs::create_dir_all(&shim).unwrap();
+    std::os::unix::fs::symlink(CRYPTODOME, shim.join("Crypto")).unwrap();
+    let script = format!(
+        "import logging\n\
+         from virtualsmartcard.VirtualSmartcard import VirtualICC\n\
+         VirtualICC(None, 'iso7816', '127.0.0.1', {port}, logginglevel=logging.INFO).run()\n"
+    );
+    let mut command = Command::new("/usr/bin/python3");
+    command
+        .args(["-c", &script])
+        .env("PYTHONPATH", format!("{LIBRARY}:{}", shim.display()));
+    Process::spawn("vicc", &mut command, &dir.join("vicc.log"))
+}
+
+#[test]
+fn vicc_works_through_mynasim_ifd_unchanged() {
+    let dir = TempDir::new("ifd-vicc");
+    let ports = Ports::reserve(2).unwrap();
+    let pcscd = pcscd(dir.path(), ports.base, 2);
+    let _vicc = vicc(dir.path(), ports.base);
+    wait_until(
+        Duration::from_secs(20),
+        "vicc's card in Virtual PCD 00 00",
+        || {
+            readers(&pcscd)
+                .lines()
+                .any(|l| l.contains(&reader(0)) && l.contains("3B"))
+                .then_some(())
+        },
+        || {
+            format!(
+                "{}\n{}",
+                tail(&dir.join("vicc.log"), 20),
+                tail(pcscd.log(), 40)
+            )
+        },
+    );
+    // SELECT MF, then a command vicc's ISO 7816 card does not know.
+    let out = pcscd
+        .command(env!("CARGO_BIN_EXE_mynasim"))
+        .args(["card", "apdu", "--reader", &reader(0)])
+        .args(["00A4000C023F00", "00CA010000"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(pcscd.log(), 40)
+    );
+    let answers: Vec<String> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.replace(' ', ""))
+        .collect();
+    assert_eq!(answers.len(), 2, "{stdout}");
+    assert_eq!(answers[0], "9000", "{stdout}");
+    assert!(!answers[1].ends_with("9000"), "{stdout}");
+}
+
+#[test]
+fn the_bundled_library_passes_on_the_vpcd_target_through_mynasim_ifd() {
+    let dir = TempDir::new("ifd-vpcd-target");
+    write_opensc_conf(dir.path());
+    let ports = Ports::reserve(2).unwrap();
+    let pcscd = pcscd(dir.path(), ports.base, 2);
+    let junit = dir.join("junit.xml");
+    let out = pcscd
+        .command(env!("CARGO_BIN_EXE_mynasim"))
+        .current_dir(repo())
+        .env("OPENSC_CONF", dir.join("opensc.conf"))
+        .env("HOME", dir.path())
+        .args(["run", "--target", "vpcd", "--vpcd"])
+        .arg(format!("127.0.0.1:{}", ports.base))
+        .arg("--junit")
+        .arg(&junit)
+        // Absolute paths: nsenter does not keep the working folder.
+        .arg(repo().join("scenarios"))
+        .output()
+        .expect("mynasim runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The one scenario that cannot pass on any reader: a `fault:` step needs the
+    // in-process card (it says so); everything else passes.
+    let not_passed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            ["FAIL", "UNREACHABLE", "INVALID", "N/A"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .collect();
+    assert!(
+        not_passed.len() == 1 && not_passed[0].contains("fault-step-mid-session"),
+        "{stdout}\n{}",
+        tail(pcscd.log(), 40)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.matches("<testcase").count() > 100);
+}
