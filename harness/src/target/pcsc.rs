@@ -294,6 +294,18 @@ impl PcscLink {
         &self.atr
     }
 
+    /// The reader driver's vendor name (`SCARD_ATTR_VENDOR_NAME`), if it gives one:
+    /// `mynasim` for mynasim-ifd.
+    pub fn reader_vendor(&self) -> Option<String> {
+        let card = self.card.as_ref()?;
+        let mut buffer = [0u8; 256];
+        let name = card
+            .get_attribute(pcsc::Attribute::VendorName, &mut buffer)
+            .ok()?;
+        let name = name.split(|b| *b == 0).next().unwrap_or_default();
+        Some(String::from_utf8_lossy(name).into_owned())
+    }
+
     /// Runs `f` inside a PC/SC transaction (`SCardBeginTransaction`): no other client's
     /// commands come between the APDUs `f` sends with the function it is given.
     ///
