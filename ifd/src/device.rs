@@ -173,6 +173,25 @@ mod tests {
         assert!(Device::from_channel(0).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_device_name_parses_or_is_refused_without_a_panic(name in ".{0,40}") {
+            let _ = Device::parse(&name);
+        }
+
+        #[test]
+        fn every_valid_device_round_trips(port in 1u16.., slots in 1u16..=16) {
+            let parsed = Device::parse(&format!("/dev/null:{port:#X}:{slots}"));
+            if port.checked_add(slots - 1).is_some() {
+                proptest::prop_assert_eq!(&parsed, &Ok(Device { port, slots }));
+                let last = parsed.ok().and_then(|d| d.slot_port(slots - 1));
+                proptest::prop_assert_eq!(last, Some(port + (slots - 1)));
+            } else {
+                proptest::prop_assert!(parsed.is_err());
+            }
+        }
+    }
+
     #[test]
     fn slot_ports_are_consecutive_and_bounded() {
         let d = Device {
