@@ -218,3 +218,74 @@ fn the_bundled_library_passes_on_the_vpcd_target_through_mynasim_ifd() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.matches("<testcase").count() > 100);
 }
+
+/// A PC/SC client that holds its connection across a removal: connects to `reader`, sends
+/// SELECT MF, says `ready`, waits for a line on stdin, then sends SELECT MF again and prints
+/// the outcome (`ok` or the PC/SC error code in hex).
+const HOLDING_CLIENT: &str = r#"
+import sys
+from smartcard.scard import *
+_, ctx = SCardEstablishContext(SCARD_SCOPE_USER)
+rc, card, _ = SCardConnect(ctx, sys.argv[1], SCARD_SHARE_SHARED, SCARD_PROTOCOL_ANY)
+assert rc == SCARD_S_SUCCESS, hex(rc & 0xFFFFFFFF)
+apdu = [0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01]
+rc, response = SCardTransmit(card, SCARD_PCI_T1, apdu)
+assert rc == SCARD_S_SUCCESS and response[-2:] == [0x90, 0x00], (hex(rc & 0xFFFFFFFF), response)
+print("ready", flush=True)
+sys.stdin.readline()
+rc, response = SCardTransmit(card, SCARD_PCI_T1, apdu)
+print("ok" if rc == SCARD_S_SUCCESS else hex(rc & 0xFFFFFFFF), flush=True)
+"#;
+
+#[test]
+fn a_card_removed_and_reinserted_at_once_is_still_seen_removed_by_a_connected_client() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let dir = TempDir::new("ifd-quick-reinsert");
+    let ports = Ports::reserve(2).unwrap();
+    let pcscd = pcscd(dir.path(), ports.base, 2);
+    let serve = Serve::start(dir.path(), ports.base, &[(0, "default")]);
+    wait_until(
+        Duration::from_secs(20),
+        "mynasim serve's ready file",
+        || serve.ready.exists().then_some(()),
+        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
+    );
+    let mut client = pcscd
+        .command("/usr/bin/python3")
+        .args(["-c", HOLDING_CLIENT, &reader(0)])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
+    let first = lines.next().map(Result::unwrap);
+    assert_eq!(first.as_deref(), Some("ready"), "{}", tail(pcscd.log(), 40));
+    // Out and back in with nothing in between: a removal none of pcscd's 400 ms polls would
+    // ever have seen behind Debian's driver.
+    assert!(serve.control("remove 0").starts_with("ok"));
+    assert!(serve.control("insert 0").starts_with("ok"));
+    wait_until(
+        Duration::from_secs(20),
+        "the card back in its reader",
+        || {
+            readers(&pcscd)
+                .lines()
+                .any(|l| l.contains(&reader(0)) && l.contains("3B"))
+                .then_some(())
+        },
+        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
+    );
+    writeln!(client.stdin.take().unwrap()).unwrap();
+    let second = lines.next().map(Result::unwrap);
+    let out = client.wait_with_output().unwrap();
+    // SCARD_W_REMOVED_CARD: the connection belonged to the card that left.
+    assert_eq!(
+        second.as_deref(),
+        Some("0x80100069"),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(pcscd.log(), 40)
+    );
+}
