@@ -9,6 +9,11 @@
 //! root or unprivileged user namespaces ([`Isolation`]); where both are refused (a container
 //! without `CAP_SYS_ADMIN`) it runs pcscd on the machine's socket path, one at a time.
 //! The end-to-end tests and the benchmarks use it; it is stopped when dropped.
+//!
+//! It loads one of two reader drivers ([`Driver`]): Debian's vsmartcard-vpcd (two slots,
+//! card presence polled every 400 ms) or mynasim-ifd, the workspace's own (`ifd/`: up to 16
+//! slots, card events). Both speak the vpcd protocol, so the cards are the same.
+//! `MYNASIM_PCSCD_DRIVER=vpcd|mynasim` picks it ([`Driver::from_env`]).
 
 use std::fs::File;
 use std::io;
@@ -20,6 +25,130 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Where Debian's vsmartcard-vpcd puts the driver.
 pub const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+
+/// The environment variable naming the driver of a private pcscd: `vpcd` (Debian's, the
+/// default) or `mynasim` (mynasim-ifd).
+pub const DRIVER_ENV: &str = "MYNASIM_PCSCD_DRIVER";
+
+/// The environment variable giving mynasim-ifd's library (`libmynasim_ifd.so`) when it is
+/// not next to the running binary.
+pub const IFD_LIBRARY_ENV: &str = "MYNASIM_IFD_LIBRARY";
+
+/// The file name of mynasim-ifd's library.
+pub const IFD_LIBRARY: &str = "libmynasim_ifd.so";
+
+/// The reader driver a private pcscd loads. Both speak the vpcd protocol on
+/// `127.0.0.1:PORT + slot`, so the same cards (`mynasim serve`, vicc) work with either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Driver {
+    /// Debian's vsmartcard-vpcd ([`VPCD_DRIVER`]): slots 0 and 1; pcscd polls presence every
+    /// 400 ms.
+    Vpcd,
+    /// mynasim-ifd (`ifd/`, `docs/readers.md`): `slots` slots (1–16); pcscd is told of a
+    /// card the moment it connects or leaves.
+    Mynasim {
+        /// The driver library.
+        library: PathBuf,
+        /// How many slots ("Virtual PCD 00 00" to "00 0F").
+        slots: u16,
+    },
+}
+
+impl Driver {
+    /// mynasim-ifd with `slots` slots, its library found by [`Driver::ifd_library`].
+    ///
+    /// # Errors
+    /// The library is nowhere to be found.
+    pub fn mynasim(slots: u16) -> io::Result<Self> {
+        let library = Self::ifd_library().ok_or_else(|| {
+            io::Error::other(format!(
+                "mynasim-ifd's {IFD_LIBRARY} is neither in {IFD_LIBRARY_ENV} nor next to this                  program: build it with `cargo build -p mynasim-ifd` (or the workspace)"
+            ))
+        })?;
+        Ok(Self::Mynasim {
+            library,
+            slots: slots.clamp(1, 16),
+        })
+    }
+
+    /// Where mynasim-ifd's library is: `MYNASIM_IFD_LIBRARY`, else the newest of those next
+    /// to the running binary, in a `deps` folder beside it, or one folder up — so
+    /// `target/debug/mynasim` and a test binary in `target/debug/deps` both find the one
+    /// cargo built last.
+    pub fn ifd_library() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os(IFD_LIBRARY_ENV) {
+            let path = PathBuf::from(path);
+            return path.is_file().then_some(path);
+        }
+        let exe = std::env::current_exe().ok()?;
+        let dir = exe.parent()?;
+        [dir.to_path_buf(), dir.join("deps")]
+            .into_iter()
+            .chain(dir.parent().map(Path::to_path_buf))
+            .map(|dir| dir.join(IFD_LIBRARY))
+            .filter_map(|p| {
+                let modified = p.metadata().ok()?.modified().ok()?;
+                p.is_file().then_some((modified, p))
+            })
+            .max_by_key(|(modified, _)| *modified)
+            .map(|(_, p)| p)
+    }
+
+    /// The driver `MYNASIM_PCSCD_DRIVER` names: `vpcd` (or unset) Debian's, `mynasim`
+    /// mynasim-ifd with two slots (vpcd's layout).
+    ///
+    /// # Errors
+    /// Another value, or `mynasim` without its library.
+    pub fn from_env() -> io::Result<Self> {
+        match std::env::var_os(DRIVER_ENV) {
+            None => Ok(Self::Vpcd),
+            Some(v) => match v.to_str() {
+                Some("vpcd" | "") => Ok(Self::Vpcd),
+                Some("mynasim") => Self::mynasim(2),
+                _ => Err(io::Error::other(format!(
+                    "{DRIVER_ENV}={}: vpcd or mynasim",
+                    v.to_string_lossy()
+                ))),
+            },
+        }
+    }
+
+    /// The driver's library.
+    pub fn library(&self) -> &Path {
+        match self {
+            Self::Vpcd => Path::new(VPCD_DRIVER),
+            Self::Mynasim { library, .. } => library,
+        }
+    }
+
+    /// How many slots its reader has.
+    pub fn slots(&self) -> u16 {
+        match self {
+            Self::Vpcd => 2,
+            Self::Mynasim { slots, .. } => *slots,
+        }
+    }
+
+    /// Its reader.conf entry with slot 0 on `port`.
+    pub fn reader_conf(&self, port: u16) -> String {
+        match self {
+            Self::Vpcd => format!(
+                "# mynasim: a private vpcd reader\n\
+                 FRIENDLYNAME \"Virtual PCD\"\n\
+                 DEVICENAME   /dev/null:0x{port:04X}\n\
+                 LIBPATH      {VPCD_DRIVER}\n\
+                 CHANNELID    0x{port:04X}\n"
+            ),
+            Self::Mynasim { library, slots } => format!(
+                "# mynasim: a private mynasim-ifd reader (docs/readers.md)\n\
+                 FRIENDLYNAME \"Virtual PCD\"\n\
+                 DEVICENAME   /dev/null:0x{port:04X}:{slots}\n\
+                 LIBPATH      {}\n",
+                library.display()
+            ),
+        }
+    }
+}
 
 /// What to install when something is missing.
 pub const INSTALL_HINT: &str = "run `ci/setup` as root (it installs the Debian packages pcscd \
@@ -42,8 +171,13 @@ pub fn missing() -> Option<String> {
             lacks.push(format!("`{program}`"));
         }
     }
-    if !Path::new(VPCD_DRIVER).is_file() {
-        lacks.push(format!("the vpcd driver ({VPCD_DRIVER})"));
+    match Driver::from_env() {
+        Ok(driver) if !driver.library().is_file() => lacks.push(format!(
+            "the reader driver ({})",
+            driver.library().display()
+        )),
+        Ok(_) => {}
+        Err(e) => lacks.push(e.to_string()),
     }
     if !rustix::process::geteuid().is_root() && Isolation::detect().ok() == Some(Isolation::None) {
         lacks.push(
@@ -191,14 +325,23 @@ impl Isolation {
 impl PrivatePcscd {
     /// Starts pcscd with its configuration in `dir` (`reader.conf.d/vpcd`) and its output in
     /// `dir/pcscd.log` (`--debug` when `debug`), isolated as this machine allows
-    /// ([`Isolation::detect`]).
+    /// ([`Isolation::detect`]), with the driver `MYNASIM_PCSCD_DRIVER` names
+    /// ([`Driver::from_env`]).
     ///
     /// # Errors
     /// `dir` cannot be written, `unshare` or pcscd cannot be started, or no isolation works
     /// here and another pcscd holds the default socket.
     pub fn start(dir: &Path, port: u16, debug: bool) -> io::Result<Self> {
+        Self::start_with(dir, port, debug, &Driver::from_env()?)
+    }
+
+    /// [`PrivatePcscd::start`] with a chosen driver.
+    ///
+    /// # Errors
+    /// As [`PrivatePcscd::start`].
+    pub fn start_with(dir: &Path, port: u16, debug: bool, driver: &Driver) -> io::Result<Self> {
         let flags: &[&str] = if debug { &["--debug"] } else { &[] };
-        Self::start_isolated(dir, port, flags, Isolation::detect()?)
+        Self::start_isolated(dir, port, flags, driver, Isolation::detect()?)
     }
 
     /// [`PrivatePcscd::start`] with `--debug --apdu`: pcscd's log (`dir/pcscd.log`) also
@@ -207,28 +350,26 @@ impl PrivatePcscd {
     /// # Errors
     /// As [`PrivatePcscd::start`].
     pub fn start_logging_apdus(dir: &Path, port: u16) -> io::Result<Self> {
-        Self::start_isolated(dir, port, &["--debug", "--apdu"], Isolation::detect()?)
+        Self::start_isolated(
+            dir,
+            port,
+            &["--debug", "--apdu"],
+            &Driver::from_env()?,
+            Isolation::detect()?,
+        )
     }
 
-    /// [`PrivatePcscd::start`] with a chosen isolation and log flags.
+    /// [`PrivatePcscd::start`] with a chosen driver, isolation and log flags.
     fn start_isolated(
         dir: &Path,
         port: u16,
         flags: &[&str],
+        driver: &Driver,
         isolation: Isolation,
     ) -> io::Result<Self> {
         let conf = dir.join("reader.conf.d");
         std::fs::create_dir_all(&conf)?;
-        std::fs::write(
-            conf.join("vpcd"),
-            format!(
-                "# mynasim: a private vpcd reader\n\
-                 FRIENDLYNAME \"Virtual PCD\"\n\
-                 DEVICENAME   /dev/null:0x{port:04X}\n\
-                 LIBPATH      {VPCD_DRIVER}\n\
-                 CHANNELID    0x{port:04X}\n"
-            ),
-        )?;
+        std::fs::write(conf.join("vpcd"), driver.reader_conf(port))?;
         let log = dir.join("pcscd.log");
         let out = File::create(&log)?;
         let debug: String = flags.iter().map(|f| format!("{f} ")).collect();

@@ -16,6 +16,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mynasim_simulator::card::VirtualCard;
@@ -28,6 +30,12 @@ use tokio::sync::{mpsc, watch};
 /// before the next poll is never seen to have left — while pcscd has already failed the
 /// command it was in — so the reader would show a card no client can connect to.
 pub const MIN_ABSENCE: Duration = Duration::from_secs(1);
+
+/// The shortest absence behind a reader driver with card events (mynasim-ifd,
+/// `docs/readers.md`): it reports every removal to pcscd even when the card is back at
+/// once, so the card need only stay out long enough to be a distinct connection.
+/// [`SlotHandle::set_min_absence`] switches a slot to it.
+pub const MIN_ABSENCE_WITH_EVENTS: Duration = Duration::from_millis(20);
 
 /// Where a slot's card goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +109,7 @@ pub struct SlotHandle {
     spec: SlotSpec,
     commands: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<SlotStatus>,
+    min_absence: Arc<AtomicU64>,
 }
 
 impl SlotHandle {
@@ -117,6 +126,12 @@ impl SlotHandle {
     /// Queues a removal; `false` if the slot has stopped.
     pub fn remove(&self) -> bool {
         self.commands.send(Command::Remove).is_ok()
+    }
+
+    /// Sets how long a fault keeps the card out at least ([`MIN_ABSENCE`] until then).
+    pub fn set_min_absence(&self, absence: Duration) {
+        let ms = u64::try_from(absence.as_millis()).unwrap_or(u64::MAX);
+        self.min_absence.store(ms, Ordering::Relaxed);
     }
 
     /// The slot's status now.
@@ -171,6 +186,7 @@ pub struct Slot<C> {
     card: C,
     commands: mpsc::UnboundedReceiver<Command>,
     status: watch::Sender<SlotStatus>,
+    min_absence: Arc<AtomicU64>,
 }
 
 /// A new slot for `card`, inserted.
@@ -180,10 +196,14 @@ pub fn slot<C: VirtualCard>(spec: SlotSpec, card: C) -> (Slot<C>, SlotHandle) {
         inserted: true,
         ..SlotStatus::default()
     });
+    let min_absence = Arc::new(AtomicU64::new(
+        u64::try_from(MIN_ABSENCE.as_millis()).unwrap_or(1000),
+    ));
     let handle = SlotHandle {
         spec: spec.clone(),
         commands: commands_tx,
         status: status_rx,
+        min_absence: Arc::clone(&min_absence),
     };
     (
         Slot {
@@ -191,6 +211,7 @@ pub fn slot<C: VirtualCard>(spec: SlotSpec, card: C) -> (Slot<C>, SlotHandle) {
             card,
             commands,
             status,
+            min_absence,
         },
         handle,
     )
@@ -283,7 +304,7 @@ impl<C: VirtualCard> Slot<C> {
                     observe(&SlotEvent::Disconnected(Disconnect::Removed));
                     observe(&SlotEvent::Moved(false));
                     if let Some(back) = back {
-                        let out = back.max(MIN_ABSENCE);
+                        let out = back.max(self.min_absence());
                         match self.pause(out, &mut shutdown, &mut observe).await {
                             Some(Woken::Stopping) => break,
                             _ => {
@@ -300,8 +321,9 @@ impl<C: VirtualCard> Slot<C> {
                         "fault: the reader connection dropped".to_owned(),
                     )));
                     // Out long enough for pcscd to see the card go, then back.
-                    if let Some(Woken::Stopping) =
-                        self.pause(MIN_ABSENCE, &mut shutdown, &mut observe).await
+                    if let Some(Woken::Stopping) = self
+                        .pause(self.min_absence(), &mut shutdown, &mut observe)
+                        .await
                     {
                         break;
                     }
@@ -383,6 +405,11 @@ impl<C: VirtualCard> Slot<C> {
         )
         .await;
         (ended, why)
+    }
+
+    /// The shortest absence a fault causes now ([`SlotHandle::set_min_absence`]).
+    fn min_absence(&self) -> Duration {
+        Duration::from_millis(self.min_absence.load(Ordering::Relaxed))
     }
 
     /// Waits for the next command or shutdown.

@@ -103,52 +103,88 @@ fn choose(names: &[CString], wanted: &str) -> Result<CString, TargetError> {
 /// How long a power-on waits for the scenario's own card to come back into the reader.
 const REINSERT_WAIT: Duration = Duration::from_secs(10);
 
+/// Watches the readers whose name contains `part` for a card that was not there when the
+/// watch began: how the vpcd target finds the slot its card went into. Begin the watch
+/// *before* inserting the card — a driver with card events (mynasim-ifd) shows it in PC/SC
+/// within a millisecond, before a watch begun afterwards could tell it from an old one.
+pub struct NewCardWatch {
+    ctx: Context,
+    part: String,
+    states: Vec<ReaderState>,
+    before: Vec<bool>,
+}
+
+impl NewCardWatch {
+    /// Notes which readers hold a card now.
+    ///
+    /// # Errors
+    /// pcscd is not there, or has no such reader.
+    pub fn begin(part: &str) -> Result<Self, TargetError> {
+        let ctx = context()?;
+        let mut states: Vec<ReaderState> = names(&ctx)?
+            .into_iter()
+            .filter(|n| n.to_string_lossy().contains(part))
+            .map(|name| ReaderState::new(name, State::UNAWARE))
+            .collect();
+        if states.is_empty() {
+            return Err(unreachable(format!(
+                "pcscd has no reader named `{part}…`: is the vsmartcard-vpcd driver configured?"
+            )));
+        }
+        ctx.get_status_change(Duration::ZERO, &mut states)
+            .map_err(|e| unreachable(format!("cannot read the readers' state: {e}")))?;
+        let before = states
+            .iter()
+            .map(|s| s.event_state().contains(State::PRESENT))
+            .collect();
+        Ok(Self {
+            ctx,
+            part: part.to_owned(),
+            states,
+            before,
+        })
+    }
+
+    /// Waits until one of the readers holds a card it did not hold when the watch began;
+    /// returns its name.
+    ///
+    /// # Errors
+    /// No new card within `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Result<String, TargetError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for (s, was) in self.states.iter().zip(&self.before) {
+                if !was && s.event_state().contains(State::PRESENT) {
+                    return Ok(s.name().to_string_lossy().into_owned());
+                }
+            }
+            for s in &mut self.states {
+                s.sync_current_state();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(unreachable(format!(
+                    "no card appeared in a `{}` reader within {} s: is pcscd's vpcd driver \
+                     listening where --vpcd points?",
+                    self.part,
+                    timeout.as_secs()
+                )));
+            }
+            match self.ctx.get_status_change(left, &mut self.states) {
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => return Err(unreachable(format!("cannot watch the readers: {e}"))),
+            }
+        }
+    }
+}
+
 /// Waits until a reader whose name contains `part` holds a card that was not there when the
-/// wait started, and returns its name: how the vpcd target finds the slot its card went into.
+/// wait started, and returns its name ([`NewCardWatch`] begun now).
 ///
 /// # Errors
 /// No such reader, or no new card within `timeout`.
 pub fn wait_for_new_card(part: &str, timeout: Duration) -> Result<String, TargetError> {
-    let ctx = context()?;
-    let deadline = Instant::now() + timeout;
-    let mut states: Vec<ReaderState> = names(&ctx)?
-        .into_iter()
-        .filter(|n| n.to_string_lossy().contains(part))
-        .map(|name| ReaderState::new(name, State::UNAWARE))
-        .collect();
-    if states.is_empty() {
-        return Err(unreachable(format!(
-            "pcscd has no reader named `{part}…`: is the vsmartcard-vpcd driver configured?"
-        )));
-    }
-    ctx.get_status_change(Duration::ZERO, &mut states)
-        .map_err(|e| unreachable(format!("cannot read the readers' state: {e}")))?;
-    let before: Vec<bool> = states
-        .iter()
-        .map(|s| s.event_state().contains(State::PRESENT))
-        .collect();
-    loop {
-        for s in &mut states {
-            s.sync_current_state();
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(unreachable(format!(
-                "no card appeared in a `{part}` reader within {} s: is pcscd's vpcd driver \
-                 listening where --vpcd points?",
-                timeout.as_secs()
-            )));
-        }
-        match ctx.get_status_change(left, &mut states) {
-            Ok(()) | Err(Error::Timeout) => {}
-            Err(e) => return Err(unreachable(format!("cannot watch the readers: {e}"))),
-        }
-        for (s, was) in states.iter().zip(&before) {
-            if !was && s.event_state().contains(State::PRESENT) {
-                return Ok(s.name().to_string_lossy().into_owned());
-            }
-        }
-    }
+    NewCardWatch::begin(part)?.wait(timeout)
 }
 
 /// Waits until the reader `name` is empty.
@@ -256,6 +292,18 @@ impl PcscLink {
     /// The card's ATR as of the last connect, reset or power-on.
     pub fn atr(&self) -> &[u8] {
         &self.atr
+    }
+
+    /// The reader driver's vendor name (`SCARD_ATTR_VENDOR_NAME`), if it gives one:
+    /// `mynasim` for mynasim-ifd.
+    pub fn reader_vendor(&self) -> Option<String> {
+        let card = self.card.as_ref()?;
+        let mut buffer = [0u8; 256];
+        let name = card
+            .get_attribute(pcsc::Attribute::VendorName, &mut buffer)
+            .ok()?;
+        let name = name.split(|b| *b == 0).next().unwrap_or_default();
+        Some(String::from_utf8_lossy(name).into_owned())
     }
 
     /// Runs `f` inside a PC/SC transaction (`SCardBeginTransaction`): no other client's

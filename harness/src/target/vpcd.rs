@@ -9,7 +9,10 @@ use mynasim_simulator::card::VirtualCard;
 
 use super::pcsc::{self, PcscLink};
 use super::{Link, TargetError};
-use crate::host::slot::{SlotSpec, ThreadSlot};
+use crate::host::slot::{MIN_ABSENCE_WITH_EVENTS, SlotSpec, ThreadSlot};
+
+/// The vendor name mynasim-ifd gives (`SCARD_ATTR_VENDOR_NAME`; `ifd/src/lib.rs` `VENDOR`).
+const MYNASIM_IFD_VENDOR: &str = "mynasim";
 
 /// How long a card may take to appear in, or leave, its reader.
 const WAIT: Duration = Duration::from_secs(10);
@@ -39,6 +42,8 @@ impl VpcdLink {
         card: impl VirtualCard + Send + 'static,
         vpcd: SocketAddr,
     ) -> Result<Self, TargetError> {
+        // Begun before the card goes in: with card events it is visible at once.
+        let watch = pcsc::NewCardWatch::begin("Virtual PCD")?;
         let slot = ThreadSlot::spawn(
             SlotSpec {
                 number: 0,
@@ -57,8 +62,13 @@ impl VpcdLink {
                 )));
             }
         }
-        let reader = pcsc::wait_for_new_card("Virtual PCD", WAIT)?;
+        let reader = watch.wait(WAIT)?;
         let link = PcscLink::open(&reader)?.owning_the_card();
+        // mynasim-ifd reports every removal, however short: faults need not keep the card
+        // out for pcscd's 400 ms poll.
+        if link.reader_vendor().as_deref() == Some(MYNASIM_IFD_VENDOR) {
+            slot.handle().set_min_absence(MIN_ABSENCE_WITH_EVENTS);
+        }
         Ok(Self {
             link,
             slot: Some(slot),

@@ -19,6 +19,7 @@ mod cli;
 mod e2e;
 mod examples;
 mod exec;
+mod ifd;
 mod live;
 mod robustness;
 mod scenarios_vpcd;
