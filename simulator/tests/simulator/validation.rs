@@ -226,3 +226,228 @@ fn the_verdict_says_expired_before_revoked() {
         Verdict::Invalid(_)
     ));
 }
+
+fn auth_cert_times(card: &IssuedCard) -> (jiff::Timestamp, jiff::Timestamp) {
+    let v = card
+        .auth_certificate
+        .as_ref()
+        .unwrap()
+        .certificate
+        .tbs_certificate()
+        .validity()
+        .clone();
+    (
+        mynasim_simulator::validation::timestamp_of(v.not_before),
+        mynasim_simulator::validation::timestamp_of(v.not_after),
+    )
+}
+
+#[test]
+fn a_crl_is_read_at_its_edges_inclusive() {
+    use mynasim_simulator::validation::crl;
+    let card = card(DEFAULT);
+    let (cert, ca) = certs(&card, CertKind::Authentication);
+    let (issued, _) = auth_cert_times(&card);
+    let day = SignedDuration::from_hours(24);
+    let at = |t: jiff::Timestamp| {
+        crl(CertKind::Authentication, "Tokyo-to", "Chiyoda-ku", t, &[]).unwrap()
+    };
+    // Issued the instant the certificate was, read at that instant and at its nextUpdate.
+    assert_eq!(
+        client::read_crl(&at(issued), &cert, &ca, issued),
+        Verdict::Good
+    );
+    assert_eq!(
+        client::read_crl(&at(issued), &cert, &ca, issued + day),
+        Verdict::Good
+    );
+    // A second later than nextUpdate: stale.
+    assert!(matches!(
+        client::read_crl(&at(issued), &cert, &ca, issued + day + SignedDuration::from_secs(1)),
+        Verdict::Unavailable(why) if why.contains("stale")
+    ));
+    // A CRL from the future is no answer.
+    assert_eq!(
+        client::read_crl(
+            &at(issued + SignedDuration::from_secs(10)),
+            &cert,
+            &ca,
+            issued
+        ),
+        Verdict::Unavailable("the CRL was issued after now".into())
+    );
+    // A CRL a second older than the certificate cannot vouch for it.
+    assert_eq!(
+        client::read_crl(
+            &at(issued - SignedDuration::from_secs(1)),
+            &cert,
+            &ca,
+            issued
+        ),
+        Verdict::Unavailable(
+            "the CRL is older than the certificate: wait for the next day's CRL".into()
+        )
+    );
+    // Signed by the other CA: refused.
+    let (_, sign_ca) = certs(&card, CertKind::Signature);
+    assert_eq!(
+        client::read_crl(&at(issued), &cert, &sign_ca, issued),
+        Verdict::Unavailable("the CRL is not signed by the issuing CA".into())
+    );
+}
+
+#[test]
+fn the_verdict_reads_the_validity_dates_inclusively() {
+    let card = card(DEFAULT);
+    let (cert, ca) = certs(&card, CertKind::Authentication);
+    let (from, to) = auth_cert_times(&card);
+    let second = SignedDuration::from_secs(1);
+    assert_eq!(
+        client::verdict(&cert, &ca, from, Verdict::Good),
+        Verdict::Good
+    );
+    assert_eq!(
+        client::verdict(&cert, &ca, to, Verdict::Good),
+        Verdict::Good
+    );
+    assert_eq!(
+        client::verdict(&cert, &ca, to + second, Verdict::Good),
+        Verdict::Expired
+    );
+    assert_eq!(
+        client::verdict(&cert, &ca, from - second, Verdict::Good),
+        Verdict::Invalid("not yet valid".into())
+    );
+    assert_eq!(
+        client::verdict(&cert, &ca, from + second, Verdict::Hold),
+        Verdict::Hold,
+        "within its dates, the status decides"
+    );
+}
+
+/// An OCSP response about `cert`, re-signed by `key` with `certs` in it.
+fn resigned(response: &[u8], key: &rsa::PrivateKey, certs: Vec<Certificate>) -> Vec<u8> {
+    use der::Encode;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let mut outer = ocsp::parse_response(response).unwrap();
+    let bytes = outer.response_bytes.as_mut().unwrap();
+    let mut basic = ocsp::BasicResponse::from_der(bytes.response.as_bytes()).unwrap();
+    let tbs = basic.tbs_response_data.to_der().unwrap();
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let signature: rsa::pkcs1v15::Signature = signer.sign(&tbs);
+    basic.signature = der::asn1::BitString::from_bytes(&signature.to_bytes()).unwrap();
+    basic.certs = Some(certs);
+    bytes.response = der::asn1::OctetString::new(basic.to_der().unwrap()).unwrap();
+    outer.to_der().unwrap()
+}
+
+#[test]
+fn only_a_responder_the_ca_authorised_for_ocsp_signing_is_believed() {
+    use mynasim_simulator::pki::keys::{CardKey, card_key};
+    let card = card(DEFAULT);
+    let service = Service::for_card(&card);
+    let (auth, ca) = certs(&card, CertKind::Authentication);
+    let (_, sign_ca) = certs(&card, CertKind::Signature);
+    let request =
+        ocsp::request(ocsp::cert_id(&auth, &ca, CertIdHash::Sha1).unwrap(), None).unwrap();
+    let response = service.ocsp(&request);
+    let refused = Verdict::Unavailable(
+        "the OCSP response is not signed by the CA or a responder it authorised".into(),
+    );
+    // The right responder, checked against the other CA: not that CA's responder.
+    assert_eq!(client::read_ocsp(&response, &auth, &sign_ca, None), refused);
+    // Signed by the card's own key, with its certificate (issued by the CA, but for client
+    // authentication, not OCSP signing): refused.
+    let key = card_key(card.personalisation.seed, CardKey::JpkiAuthentication).unwrap();
+    let forged = resigned(&response, &key, vec![auth.clone()]);
+    assert_eq!(client::read_ocsp(&forged, &auth, &ca, None), refused);
+    // The genuine response is believed.
+    assert_eq!(
+        client::read_ocsp(&response, &auth, &ca, None),
+        Verdict::Good
+    );
+}
+
+#[test]
+fn a_response_about_another_certificate_is_no_answer() {
+    let card = card(DEFAULT);
+    let service = Service::for_card(&card);
+    let (auth, ca) = certs(&card, CertKind::Authentication);
+    let other = self::card(
+        "version: 1\ntoday: 2026-11-25\nseed: 7\nholder: { birth_date: 1985-04-12 }\ncard: { issued: 2024-06-03 }\n",
+    );
+    let (other_auth, _) = certs(&other, CertKind::Authentication);
+    assert_ne!(serial(&other_auth), serial(&auth));
+    let request =
+        ocsp::request(ocsp::cert_id(&auth, &ca, CertIdHash::Sha1).unwrap(), None).unwrap();
+    let response = service.ocsp(&request);
+    let nothing = Verdict::Unavailable("the response says nothing about this certificate".into());
+    // Same issuer, another serial.
+    assert_eq!(
+        client::read_ocsp(&response, &other_auth, &ca, None),
+        nothing
+    );
+    // Same serial, an issuer with the CA's name and another key: the key hash differs.
+    let impostor = {
+        use mynasim_simulator::pki::x509::{self, CertSpec};
+        let key = mynasim_simulator::pki::keys::pool_key(20).unwrap();
+        let name = ca.tbs_certificate().subject().clone();
+        x509::build(
+            CertSpec {
+                serial: vec![0x42],
+                not_before: ca.tbs_certificate().validity().not_before,
+                not_after: ca.tbs_certificate().validity().not_after,
+                subject: name.clone(),
+                issuer: name,
+                subject_key: key.to_public_key(),
+                extensions: Vec::new(),
+            },
+            &key,
+        )
+        .unwrap()
+    };
+    let forged = resigned(
+        &response,
+        &mynasim_simulator::pki::keys::pool_key(20).unwrap(),
+        Vec::new(),
+    );
+    assert_eq!(client::read_ocsp(&forged, &auth, &impostor, None), nothing);
+}
+
+#[test]
+fn the_registry_replaces_a_record_only_for_the_same_kind_and_serial() {
+    use mynasim_simulator::validation::{Record, Registry, Status};
+    let t = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let record = |kind, serial: &[u8]| Record {
+        kind,
+        serial: serial.to_vec(),
+        prefecture: "Tokyo-to".into(),
+        municipality: "Chiyoda-ku".into(),
+        issued: t,
+        releasable: false,
+        status: Status::Good,
+    };
+    let mut r = Registry::default();
+    r.add(record(CertKind::Authentication, &[1]));
+    r.add(record(CertKind::Authentication, &[1]));
+    assert_eq!(
+        r.records().len(),
+        1,
+        "the same certificate again replaces it"
+    );
+    r.add(record(CertKind::Signature, &[1]));
+    r.add(record(CertKind::Authentication, &[2]));
+    assert_eq!(r.records().len(), 3);
+    assert_eq!(
+        r.hold(CertKind::Signature, &[9], t)
+            .unwrap_err()
+            .to_string(),
+        "no signature certificate with serial 09"
+    );
+    assert_eq!(
+        r.hold(CertKind::Authentication, &[9], t)
+            .unwrap_err()
+            .to_string(),
+        "no authentication certificate with serial 09"
+    );
+}
