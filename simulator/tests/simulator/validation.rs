@@ -228,14 +228,13 @@ fn the_verdict_says_expired_before_revoked() {
 }
 
 fn auth_cert_times(card: &IssuedCard) -> (jiff::Timestamp, jiff::Timestamp) {
-    let v = card
+    let v = *card
         .auth_certificate
         .as_ref()
         .unwrap()
         .certificate
         .tbs_certificate()
-        .validity()
-        .clone();
+        .validity();
     (
         mynasim_simulator::validation::timestamp_of(v.not_before),
         mynasim_simulator::validation::timestamp_of(v.not_after),
