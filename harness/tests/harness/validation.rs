@@ -735,3 +735,39 @@ fn mynasim_verify_reads_a_cms_signature_made_by_openssl() {
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("give the signed data with --data"), "{text}");
 }
+
+/// RFC 6960 appendix A.1: a GET with the request base64-encoded (and URL-encoded) in the
+/// path gets the same answer as the POST.
+#[test]
+fn ocsp_over_get_answers_like_post() {
+    use base64::Engine;
+    use mynasim_simulator::pki::ocsp::{self, CertIdHash};
+    let card = card("");
+    let server = start(&card);
+    let cert = &card.auth_certificate.as_ref().unwrap().certificate;
+    let ca = &jpki::ca(CertKind::Authentication).unwrap().certificate;
+    let request = ocsp::request(ocsp::cert_id(cert, ca, CertIdHash::Sha1).unwrap(), None).unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD
+        .encode(&request)
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
+    let out = Command::new("curl")
+        .args(["-sf", &format!("{}ocsp/{encoded}", server.url())])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        mynasim_simulator::validation::client::read_ocsp(&out.stdout, cert, ca, None),
+        mynasim_simulator::validation::client::Verdict::Good
+    );
+    // Not base64: malformedRequest, not an error page.
+    let out = Command::new("curl")
+        .args(["-sf", &format!("{}ocsp/not*base64", server.url())])
+        .output()
+        .unwrap();
+    assert_eq!(
+        ocsp::parse_response(&out.stdout).unwrap().response_status,
+        ocsp::ResponseStatus::MalformedRequest
+    );
+}
