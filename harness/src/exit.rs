@@ -135,6 +135,7 @@ impl From<TargetError> for Error {
             TargetError::Removed(_) | TargetError::Unreachable(_) | TargetError::Protocol(_) => {
                 Self::Unreachable(e.into())
             }
+            TargetError::Diverged(why) => Self::Differs(why),
         }
     }
 }

@@ -13,7 +13,7 @@ use mynasim_harness::scenario::{CardCache, Entry, Plan, load_file};
 use mynasim_harness::target::{Link, SimLink, TargetError};
 
 fn sim(plan: &Plan) -> Result<Box<dyn Link>, TargetError> {
-    Ok(Box::new(SimLink::new(plan.card.card.clone())))
+    Ok(Box::new(SimLink::new(plan.virtual_card())))
 }
 
 /// Programs under test get a private pcscd each; the test fails (never skips) when this

@@ -14,7 +14,7 @@ use mynasim_harness::scenario::{CardCache, Entry, Plan, load_file};
 use mynasim_harness::target::{Link, SimLink, TargetError};
 
 fn sim(plan: &Plan) -> Result<Box<dyn Link>, TargetError> {
-    Ok(Box::new(SimLink::new(plan.card.card.clone())))
+    Ok(Box::new(SimLink::new(plan.virtual_card())))
 }
 
 fn scenario(path: &Path) -> datatest_stable::Result<()> {

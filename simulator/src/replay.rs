@@ -10,6 +10,11 @@
 //! this and every later command to a simulated card (a hybrid: the recorded prefix, then the
 //! simulator). When the recording runs out, that is a divergence too.
 //!
+//! In a hybrid the simulated card follows the session from the start: every command that
+//! matched the recording is sent to it too (its answer dropped), so at the divergence it has
+//! the application and EF selected, and the PINs verified, that the session left — the
+//! commands after the divergence meet the card state they expect.
+//!
 //! Power: the ATR is the recording's first (or the fallback's); power cycles do not rewind
 //! the recording, because a real session's power events are in it as they happened.
 
@@ -179,6 +184,14 @@ impl<C: VirtualCard> VirtualCard for ReplayCard<C> {
                 Some(x) if masked(&x.command) == masked(apdu) => {
                     out.extend_from_slice(&x.response);
                     self.next += 1;
+                    if let (OnDivergence::Simulate, Some(card)) =
+                        (self.on_divergence, &mut self.fallback)
+                    {
+                        // The simulated card follows along, its answer dropped (module doc).
+                        let mut dropped = Vec::new();
+                        card.transmit_into(apdu, &mut dropped);
+                        let _ = card.deliver();
+                    }
                     return;
                 }
                 _ => self.diverge(apdu),
@@ -195,6 +208,15 @@ impl<C: VirtualCard> VirtualCard for ReplayCard<C> {
 
     fn deliver(&mut self) -> Deliver {
         std::mem::take(&mut self.deliver)
+    }
+
+    fn why_gone(&self) -> Option<String> {
+        match (self.on_divergence, &self.divergence) {
+            (OnDivergence::Fail, Some(divergence)) => {
+                Some(format!("replay card left the reader: {divergence}"))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -540,6 +540,15 @@ pub struct ExecArgs {
     /// where the certificates' OCSP URLs point; port 0 picks a free one).
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:35970")]
     pub validation: Option<std::net::SocketAddr>,
+    /// Answer from a recorded trace instead of the simulated card (a `--record` file, an
+    /// import's JSON Lines, or the >>/<< text form): the program sees the recorded card's
+    /// bytes; a command that differs is reported on stderr.
+    #[arg(long, value_name = "TRACE", conflicts_with = "state")]
+    pub replay: Option<PathBuf>,
+    /// With --replay, when a command differs from the recording: `fail` (the card leaves
+    /// the reader) or `simulate` (the profile's card answers from then on).
+    #[arg(long = "on-divergence", value_name = "fail|simulate", default_value = "fail", value_parser = ["fail", "simulate"], requires = "replay")]
+    pub replay_on_divergence: String,
     /// The program and its arguments, after `--`.
     #[arg(required = true, last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -867,6 +876,16 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 },
                 wait: a.wait,
                 validation: a.validation,
+                replay: a.replay.map(|p| {
+                    (
+                        p,
+                        if a.replay_on_divergence == "simulate" {
+                            mynasim_simulator::replay::OnDivergence::Simulate
+                        } else {
+                            mynasim_simulator::replay::OnDivergence::Fail
+                        },
+                    )
+                }),
                 command: a.command,
             })?;
             match code {

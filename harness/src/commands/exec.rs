@@ -40,6 +40,9 @@ pub struct Options {
     pub removal: Option<(Duration, Option<Duration>)>,
     /// Keep the card's secrets and counters in this file across runs.
     pub state: Option<PathBuf>,
+    /// Answer from this recording instead of the simulated card (a record, an import's JSON
+    /// Lines, or the `>>`/`<<` text form), and what to do on divergence.
+    pub replay: Option<(PathBuf, mynasim_simulator::replay::OnDivergence)>,
     /// Write the APDU transcript here.
     pub transcript: Option<PathBuf>,
     /// Write a JSON record here: the command, how it ended, its output, timings and the
@@ -134,9 +137,17 @@ pub fn run(options: &Options) -> Result<u8, Error> {
             )
         }
     };
-    let card: Box<dyn VirtualCard + Send> = match &options.state {
-        None => Box::new(card),
-        Some(path) => Box::new(
+    let card: Box<dyn VirtualCard + Send> = match (&options.state, &options.replay) {
+        (_, Some((path, on_divergence))) => {
+            let recording = crate::host::record::read(path, None)
+                .map_err(|e| setup(Error::invalid(anyhow!(e))))?;
+            Box::new(crate::host::replay::Reporting::new(
+                mynasim_simulator::replay::ReplayCard::new(&recording, *on_divergence, Some(card)),
+                Box::new(|divergence| eprintln!("mynasim exec: replay: {divergence}")),
+            ))
+        }
+        (None, None) => Box::new(card),
+        (Some(path), None) => Box::new(
             PersistentCard::open(card, path)
                 .map_err(|e| setup(Error::invalid(anyhow!("--state {e}"))))?,
         ),
@@ -308,6 +319,7 @@ fn issue(
             CardSpec {
                 profile: Spanned::new(options.profile.clone(), at, at),
                 set: set.map(|s| Spanned::new(s, at, at)),
+                ..CardSpec::default()
             },
             PathBuf::from("."),
             "--set".to_owned(),

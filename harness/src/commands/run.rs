@@ -230,7 +230,7 @@ fn bless(outcomes: &[Outcome]) -> Result<String, Error> {
 fn link_factory(options: &Options) -> Result<Box<LinkFactory<'static>>, Error> {
     match &options.target {
         TargetSpec::Sim => Ok(Box::new(|plan: &scenario::Plan| {
-            Ok(Box::new(SimLink::new(plan.card.card.clone())) as Box<dyn crate::target::Link>)
+            Ok(Box::new(SimLink::new(plan.virtual_card())) as Box<dyn crate::target::Link>)
         })),
         #[cfg(feature = "pcsc")]
         TargetSpec::Pcsc(reader) => {
@@ -248,7 +248,7 @@ fn link_factory(options: &Options) -> Result<Box<LinkFactory<'static>>, Error> {
             let vpcd = crate::host::config::parse_addr(&options.vpcd)
                 .map_err(|e| Error::invalid(anyhow!(e)))?;
             Ok(Box::new(move |plan: &scenario::Plan| {
-                VpcdLink::insert(plan.card.card.clone(), vpcd)
+                VpcdLink::insert(plan.virtual_card(), vpcd)
                     .map(|l| Box::new(l) as Box<dyn crate::target::Link>)
             }))
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use mynasim_simulator::card::{Card, Deliver, VirtualCard};
+use mynasim_simulator::card::VirtualCard;
 use mynasim_simulator::hex;
 use mynasim_simulator::replay::{OnDivergence, ReplayCard};
 use mynasim_simulator::transcript::{Event, text};
@@ -23,6 +23,7 @@ use crate::exit::Error;
 use crate::host::config::{ConfigError, ServePlan, ServeRequest};
 use crate::host::control::{self, ControlledSlot};
 use crate::host::record::{self, Recorder};
+use crate::host::replay::Reporting;
 use crate::host::slot::{self, Disconnect, SlotEvent, SlotHandle, SlotSpec};
 use crate::host::state::PersistentCard;
 
@@ -89,6 +90,8 @@ pub fn run(options: &Options) -> Result<(), Error> {
     })?;
     let wait = options.wait;
     let mut cards = Vec::new();
+    // A replay card's divergence under `--on-divergence fail`: serve stops with it.
+    let diverged = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut service: Option<mynasim_simulator::validation::Service> = None;
     for (&number, slot) in &plan.slots {
         let issued = slot.profile.issue()?;
@@ -139,11 +142,18 @@ pub fn run(options: &Options) -> Result<(), Error> {
                     OnDivergence::Simulate => "simulate",
                 }
             );
-            let card: Box<dyn VirtualCard + Send> = Box::new(Replaying {
-                slot: number,
-                card: ReplayCard::new(&recording, options.on_divergence, Some(issued.card)),
-                reported: false,
-            });
+            let fail = options.on_divergence == OnDivergence::Fail;
+            let stop = diverged.0.clone();
+            let card: Box<dyn VirtualCard + Send> = Box::new(Reporting::new(
+                ReplayCard::new(&recording, options.on_divergence, Some(issued.card)),
+                Box::new(move |divergence| {
+                    tracing::error!("slot {number}: replay: {divergence}");
+                    // `--on-divergence fail` stops serve (exit 1) with the divergence.
+                    if fail {
+                        let _ = stop.send(divergence.to_string());
+                    }
+                }),
+            ));
             cards.push((SlotSpec { number, addr }, slot.profile.origin(), card));
             continue;
         }
@@ -200,6 +210,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
         wait,
         options.ready_file.clone(),
         recorder.clone(),
+        diverged.1,
     ));
     if let Some(recorder) = recorder {
         recorder.finish().map_err(|e| {
@@ -218,6 +229,7 @@ async fn serve(
     wait: Option<Duration>,
     ready_file: Option<PathBuf>,
     recorder: Option<Arc<Recorder>>,
+    diverged: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), Error> {
     let signals = Signals::install()?;
     let (shutdown_tx, shutdown) = watch::channel(false);
@@ -268,7 +280,7 @@ async fn serve(
         });
     }
     let handles: Vec<SlotHandle> = slots.iter().map(|s| s.handle.clone()).collect();
-    let outcome = wait_for_stop(signals, &handles, wait).await;
+    let outcome = wait_for_stop(signals, &handles, wait, diverged).await;
     let _ = shutdown_tx.send(true);
     let stopped = tokio::time::timeout(STOP_GRACE, async {
         while tasks.join_next().await.is_some() {}
@@ -333,6 +345,7 @@ async fn wait_for_stop(
     signals: Signals,
     handles: &[SlotHandle],
     wait: Option<Duration>,
+    mut diverged: tokio::sync::mpsc::UnboundedReceiver<String>,
 ) -> Result<(), Error> {
     let Signals {
         mut term,
@@ -363,6 +376,10 @@ async fn wait_for_stop(
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: stopping");
                 return Ok(());
+            }
+            Some(divergence) = diverged.recv() => {
+                tracing::info!("the replay left its recording: stopping (--on-divergence fail)");
+                return Err(Error::Differs(format!("replay: {divergence}")));
             }
             _ = usr1.recv() => {
                 for h in handles {
@@ -407,46 +424,6 @@ fn relay_card(reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
 #[cfg(not(feature = "pcsc"))]
 fn relay_card(_reader: &str) -> Result<Box<dyn VirtualCard + Send>, Error> {
     Err(crate::target::TargetError::NotBuilt.into())
-}
-
-/// A replay card that says, once, where it left the recording (an error in the log naming
-/// the command, the recorded one and the nearest recorded one).
-struct Replaying {
-    slot: u16,
-    card: ReplayCard<Card>,
-    reported: bool,
-}
-
-impl VirtualCard for Replaying {
-    fn atr(&self) -> &[u8] {
-        self.card.atr()
-    }
-
-    fn power_on(&mut self) {
-        self.card.power_on();
-    }
-
-    fn power_off(&mut self) {
-        self.card.power_off();
-    }
-
-    fn reset(&mut self) {
-        self.card.reset();
-    }
-
-    fn transmit_into(&mut self, apdu: &[u8], out: &mut Vec<u8>) {
-        self.card.transmit_into(apdu, out);
-        if !self.reported
-            && let Some(divergence) = self.card.divergence()
-        {
-            self.reported = true;
-            tracing::error!("slot {}: replay: {divergence}", self.slot);
-        }
-    }
-
-    fn deliver(&mut self) -> Deliver {
-        self.card.deliver()
-    }
 }
 
 /// What a record keeps of an event: the card's entries, and removals and insertions.

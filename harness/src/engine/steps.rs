@@ -38,7 +38,7 @@ impl Session<'_> {
             Ok(r) => r,
             Err(e) => {
                 // The command went out and nothing came back: the transcript shows both.
-                if let TargetError::Removed(why) = &e {
+                if let TargetError::Removed(why) | TargetError::Diverged(why) = &e {
                     self.log.push(Entry {
                         event: Event::Exchange(Exchange::new(apdu, Vec::new())),
                         elapsed: start.elapsed(),
@@ -358,6 +358,11 @@ pub(super) fn run_steps(
         let entries = std::mem::take(&mut session.log);
         let status = match result {
             Err(TargetError::Removed(_)) if step.expect.no_answer => StepStatus::Passed,
+            Err(TargetError::Diverged(why)) => {
+                outcome.status = Status::Failed;
+                outcome.message = Some(format!("step {} ({}): {why}", step.number, step.label));
+                StepStatus::Failed(vec![why])
+            }
             Err(e) => {
                 outcome.status = Status::Unreachable;
                 outcome.message = Some(format!("step {} ({}): {e}", step.number, step.label));

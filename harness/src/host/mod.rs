@@ -10,6 +10,7 @@ pub mod control;
 pub mod exec;
 pub mod pcscd;
 pub mod record;
+pub mod replay;
 pub mod slot;
 pub mod state;
 pub mod validation;

@@ -232,6 +232,28 @@ pub struct CardSpec {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub set: Option<Spanned<serde_json::Value>>,
+    /// Answer from a recorded trace instead (a `mynasim serve --record` file, an import's
+    /// JSON Lines, or the `>>`/`<<` text form; relative to the scenario): each command must
+    /// be the next recorded one and gets its recorded answer (docs/field-bugs.md). Steps
+    /// scenarios only; for a program, `mynasim exec --replay`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub replay: Option<Spanned<String>>,
+    /// With `replay`: when a command differs from the recording, `fail` (the card leaves
+    /// the reader; default) or `simulate` (the profile's card answers from then on).
+    #[serde(default)]
+    pub on_divergence: Divergence,
+}
+
+/// What a replay card does when a command differs from the recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Divergence {
+    /// The card leaves the reader; the step that sent the command fails.
+    #[default]
+    Fail,
+    /// The simulated card answers from then on.
+    Simulate,
 }
 
 impl Default for CardSpec {
@@ -239,6 +261,8 @@ impl Default for CardSpec {
         Self {
             profile: default_profile(),
             set: None,
+            replay: None,
+            on_divergence: Divergence::Fail,
         }
     }
 }

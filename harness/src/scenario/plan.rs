@@ -40,11 +40,32 @@ pub struct Plan {
     pub profile: String,
     /// Whether the scenario overrides profile fields.
     pub customised: bool,
+    /// `card.replay`: the recording the card answers from, and what it does on divergence.
+    pub replay: Option<
+        Arc<(
+            mynasim_simulator::transcript::Transcript,
+            mynasim_simulator::replay::OnDivergence,
+        )>,
+    >,
     /// What the scenario does.
     pub body: Body,
 }
 
 impl Plan {
+    /// The card a target puts in its reader for this scenario: the issued card, or — with
+    /// `card.replay` — a replay card answering from the recording, the issued card behind it
+    /// for `on_divergence: simulate`.
+    pub fn virtual_card(&self) -> Box<dyn mynasim_simulator::card::VirtualCard + Send> {
+        match &self.replay {
+            None => Box::new(self.card.card.clone()),
+            Some(replay) => Box::new(mynasim_simulator::replay::ReplayCard::new(
+                &replay.0,
+                replay.1,
+                Some(self.card.card.clone()),
+            )),
+        }
+    }
+
     /// A stable identifier: the path, with `#N` for scenarios in a list.
     pub fn id(&self) -> String {
         if self.in_list {

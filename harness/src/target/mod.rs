@@ -26,6 +26,10 @@ pub enum TargetError {
     /// ask for.
     #[error("{0}")]
     Protocol(String),
+    /// A replay card (`card.replay:`) was sent a command its recording does not have, and
+    /// left the reader (`on_divergence: fail`): the scenario, not the target, is at fault.
+    #[error("{0}")]
+    Diverged(String),
     /// A reader name that names several readers.
     #[error("{0}")]
     Ambiguous(String),

@@ -325,8 +325,8 @@ impl PcscLink {
             .map_err(|e| card_error("begin a transaction", &reader, e))?;
         let mut transmit = |apdu: &[u8]| {
             tx.transmit(apdu, buffer)
-                .map(<[u8]>::to_vec)
                 .map_err(|e| card_error("transmit", &reader, e))
+                .and_then(answered)
         };
         let result = f(&mut transmit);
         Ok(result)
@@ -347,6 +347,20 @@ impl PcscLink {
         self.atr.clone_from(&atr);
         Ok(atr)
     }
+}
+
+/// A response as the card gave it — or, without a status word, no answer: no card answers
+/// without one, and the vpcd driver gives an empty response when the card's connection went
+/// away mid-command (ISO/IEC 7816-4 §5.1: every response ends with SW1 SW2).
+fn answered(response: &[u8]) -> Result<Vec<u8>, TargetError> {
+    if response.len() < 2 {
+        return Err(TargetError::Removed(format!(
+            "no answer: the reader returned {} bytes, no status word (the card went away \
+             mid-command)",
+            response.len()
+        )));
+    }
+    Ok(response.to_vec())
 }
 
 impl Link for PcscLink {
@@ -416,20 +430,9 @@ impl Link for PcscLink {
         let card = self.card.as_ref().ok_or_else(|| {
             TargetError::Removed("the card is powered off (disconnected)".to_owned())
         })?;
-        let response = card
-            .transmit(apdu, &mut self.buffer)
-            .map(<[u8]>::to_vec)
-            .map_err(|e| card_error("transmit", &self.reader, e))?;
-        // No card answers without a status word: the vpcd driver gives an empty response
-        // when the card's connection went away mid-command.
-        if response.len() < 2 {
-            return Err(TargetError::Removed(format!(
-                "no answer: the reader returned {} bytes, no status word (the card went away \
-                 mid-command)",
-                response.len()
-            )));
-        }
-        Ok(response)
+        card.transmit(apdu, &mut self.buffer)
+            .map_err(|e| card_error("transmit", &self.reader, e))
+            .and_then(answered)
     }
 
     fn runs_scenario_card(&self) -> bool {

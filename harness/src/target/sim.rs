@@ -89,9 +89,12 @@ impl Link for SimLink {
             Deliver::After(delay) => std::thread::sleep(delay),
             Deliver::Gone(back) => {
                 self.out_until = Some(back.map(|d| Instant::now() + d));
-                return Err(TargetError::Removed(
-                    "no answer: the card left the reader mid-command (a fault)".to_owned(),
-                ));
+                return Err(match self.card.why_gone() {
+                    Some(why) => TargetError::Diverged(format!("no answer: {why}")),
+                    None => TargetError::Removed(
+                        "no answer: the card left the reader mid-command (a fault)".to_owned(),
+                    ),
+                });
             }
             Deliver::DropLink => {
                 return Err(TargetError::Removed(

@@ -429,3 +429,50 @@ fn exec_validation_serves_the_cards_status_to_a_relying_party() {
         text(&public)
     );
 }
+
+/// `exec --replay`: the program meets the recording's bytes (a challenge no simulator would
+/// give twice), and a command past the recording either ends the session (`fail`, named on
+/// stderr) or goes to the simulated card (`simulate`).
+#[test]
+fn exec_replays_a_recording_and_says_where_the_program_left_it() {
+    let dir = TempDir::new("exec-replay");
+    let recording = dir.join("recording.log");
+    std::fs::write(
+        &recording,
+        ">> 00 84 00 00 08\n<< 01 02 03 04 05 06 07 08 90 00\n",
+    )
+    .unwrap();
+    let mynasim_bin = env!("CARGO_BIN_EXE_mynasim");
+    let challenges = |n: usize| {
+        let mut c = vec![mynasim_bin, "card", "apdu", "--reader", READER];
+        c.extend(std::iter::repeat_n("0084000008", n));
+        c
+    };
+    let replay = ["--replay", recording.to_str().unwrap()];
+    let o = exec(&replay, &challenges(1));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("01 02 03 04 05 06 07 08 90 00"),
+        "{}",
+        text(&o)
+    );
+    // Past the recording, `fail` (the default): the card leaves, stderr says where.
+    let o = exec(&replay, &challenges(2));
+    assert!(!o.status.success(), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("replay: command 2 differs from the recording: sent 00 84 00 00 08, but the recording has only 1 exchanges"),
+        "{}",
+        text(&o)
+    );
+    // `simulate`: the simulated card answers the second challenge.
+    let mut hybrid = replay.to_vec();
+    hybrid.extend(["--on-divergence", "simulate"]);
+    let o = exec(&hybrid, &challenges(2));
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let answers: Vec<&str> = out.lines().filter(|l| l.ends_with("90 00")).collect();
+    assert_eq!(answers.len(), 2, "{}", text(&o));
+    assert_eq!(answers[0], "01 02 03 04 05 06 07 08 90 00", "{}", text(&o));
+    assert_ne!(answers[1], answers[0], "{}", text(&o));
+}

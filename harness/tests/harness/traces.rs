@@ -565,7 +565,7 @@ fn the_replay_card_serves_pkcs15_dump_from_a_recording() {
     let recording = keep.join("record.jsonl");
     std::fs::copy(&record, &recording).unwrap();
     drop(live);
-    let replay = Live::start_with(
+    let mut replay = Live::start_with(
         "trace-replay",
         &[(0, DEFAULT)],
         false,
@@ -586,6 +586,42 @@ fn the_replay_card_serves_pkcs15_dump_from_a_recording() {
         log.contains("replay: command ") && log.contains("but the recording has only"),
         "{log}"
     );
+    // `--on-divergence fail` (the default) stops serve, exit status 1.
+    let status = replay.serve.process.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "{}", replay.serve.log_text());
+}
+
+/// `--on-divergence simulate`: past the recording, the profile's card answers, in the state
+/// the recorded session left it — a client the recording never saw still works, and serve
+/// keeps serving.
+#[test]
+fn a_hybrid_replay_hands_over_to_the_simulated_card() {
+    let (live, record) = recorded("trace-hybrid-source", false);
+    let original = live.ok("pkcs15-tool", &["--dump"]);
+    let keep = crate::support::TempDir::new("trace-hybrid-record");
+    let recording = keep.join("record.jsonl");
+    std::fs::copy(&record, &recording).unwrap();
+    drop(live);
+    let mut replay = Live::start_with(
+        "trace-hybrid",
+        &[(0, DEFAULT)],
+        false,
+        &[
+            OsString::from("--replay"),
+            recording.into_os_string(),
+            OsString::from("--on-divergence"),
+            OsString::from("simulate"),
+        ],
+    );
+    assert_eq!(replay.ok("pkcs15-tool", &["--dump"]), original);
+    let pins = replay.ok("pkcs15-tool", &["--list-pins"]);
+    assert!(
+        pins.contains("User Authentication PIN") || pins.contains("PIN"),
+        "{pins}"
+    );
+    let log = replay.serve.log_text();
+    assert!(log.contains("replay: command "), "{log}");
+    assert!(replay.serve.process.running(), "{log}");
 }
 
 /// `mynasim relay`: the card of one pcscd's reader (a simulated card standing in for a real

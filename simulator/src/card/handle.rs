@@ -34,6 +34,14 @@ pub trait VirtualCard {
         let _ = plan;
         false
     }
+    /// Why the card left the reader after its last [`Deliver::Gone`] when the cause is the
+    /// host's command rather than a fault: a replay card names the command that left its
+    /// recording ([`crate::replay`]). Hosts report it as a divergence (a failed test), not as
+    /// an absent card. Default: `None`, a fault or a removal.
+    fn why_gone(&self) -> Option<String> {
+        None
+    }
+
     /// Changes the simulated card itself (a validation step re-issuing its certificates);
     /// whether there is one to change. Default: there is not.
     fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
@@ -109,6 +117,10 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
 
     fn with_card(&mut self, change: &mut dyn FnMut(&mut Card)) -> bool {
         (**self).with_card(change)
+    }
+
+    fn why_gone(&self) -> Option<String> {
+        (**self).why_gone()
     }
 }
 

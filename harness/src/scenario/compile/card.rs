@@ -133,6 +133,36 @@ fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+/// The largest recording `card.replay` reads.
+pub const MAX_REPLAY: u64 = 64 * 1024 * 1024;
+
+/// Reads a recording for `card.replay`: JSON Lines (a record, an import) when its first
+/// line is an object, else the `>>`/`<<` text form; errors name the file and line.
+pub(super) fn read_replay(
+    path: &Path,
+) -> Result<mynasim_simulator::transcript::Transcript, String> {
+    use std::io::Read as _;
+    let name = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {name}: {e}"))?;
+    let mut text = String::new();
+    file.take(MAX_REPLAY + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
+    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_REPLAY {
+        return Err(format!("{name} is over {MAX_REPLAY} bytes"));
+    }
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let parsed = if first.trim_start().starts_with('{') {
+        mynasim_simulator::transcript::jsonl::parse(&text).map_err(|e| format!("{name}: {e}"))
+    } else {
+        mynasim_simulator::transcript::Transcript::parse(&text).map_err(|e| format!("{name}: {e}"))
+    }?;
+    if parsed.exchanges().next().is_none() {
+        return Err(format!("{name} records no exchange"));
+    }
+    Ok(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(

@@ -97,6 +97,33 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         own.card.add_faults(plan);
         card = std::sync::Arc::new(own);
     }
+    let replay = match &s.card.replay {
+        None => None,
+        Some(path) => {
+            if s.exec.is_some() {
+                return Err(at(
+                    &path.referenced,
+                    "card.replay",
+                    "`card.replay` answers a steps scenario from a recording; for a program \
+                     under test use `mynasim exec --replay TRACE`"
+                        .into(),
+                ));
+            }
+            let transcript = card::read_replay(&dir.join(&path.value))
+                .map_err(|m| at(&path.referenced, "card.replay", m))?;
+            Some(std::sync::Arc::new((
+                transcript,
+                match s.card.on_divergence {
+                    crate::scenario::model::Divergence::Fail => {
+                        mynasim_simulator::replay::OnDivergence::Fail
+                    }
+                    crate::scenario::model::Divergence::Simulate => {
+                        mynasim_simulator::replay::OnDivergence::Simulate
+                    }
+                },
+            )))
+        }
+    };
     let mut known: HashSet<String> = HashSet::new();
     let body = match &s.exec {
         None => Body::Steps(compile_steps(&s.steps, "steps", &card, &mut known, &at)?),
@@ -127,6 +154,7 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         card,
         profile: profile_label,
         customised: s.card.set.is_some(),
+        replay,
         body,
     })
 }
