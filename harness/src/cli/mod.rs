@@ -417,6 +417,11 @@ pub struct RelayArgs {
     /// Create FILE once the virtual reader has seen the card; removed on exit.
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    /// Inject a fault on the way (repeatable), one entry of a profile's `faults:` list:
+    /// `--fault '{on: read_binary, times: 0, latency: {ms: 300}}'`. Applied outside the
+    /// card: `tear` acts as `remove` (docs/faults.md).
+    #[arg(long = "fault", value_name = "YAML")]
+    pub faults: Vec<String>,
 }
 
 /// `mynasim serve`.
@@ -830,6 +835,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             record: a.record,
             keep_secrets: a.keep_secrets,
             relay: None,
+            relay_faults: Vec::new(),
             validation: a.validation,
             replay: a.replay,
             on_divergence: if a.on_divergence == "simulate" {
@@ -850,6 +856,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             replay: None,
             on_divergence: mynasim_simulator::replay::OnDivergence::Fail,
             relay: Some(a.reader),
+            relay_faults: a.faults,
             validation: None,
         }),
         Command::Exec(a) => {

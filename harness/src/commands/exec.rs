@@ -374,34 +374,40 @@ fn issue(
             Error::from(e)
         })?;
     let mut card = issued.card.clone();
+    if let Some(extra) = compile_fault_args(&options.faults, issued.personalisation.seed)? {
+        card.add_faults(extra);
+    }
+    Ok((card, (*issued).clone()))
+}
+
+/// The `--fault YAML` arguments (exec, relay) as one plan; `None` when there are none.
+/// Compiled alone, so a mistake is named by its own `--fault #N` (docs/faults.md).
+pub(crate) fn compile_fault_args(texts: &[String], seed: u64) -> Result<Option<FaultPlan>, Error> {
     let mut specs = Vec::new();
-    for (i, text) in options.faults.iter().enumerate() {
+    for (i, text) in texts.iter().enumerate() {
         let origin = format!("--fault #{}", i + 1);
         let spec: FaultSpec = mynasim_simulator::profile::from_yaml_str(text, &origin)?;
         specs.push(spec);
     }
-    if !specs.is_empty() {
-        // Compiled alone, so a mistake is named by its own --fault, then added after the
-        // profile's faults.
-        let extra = FaultPlan::compile(&specs, issued.personalisation.seed).map_err(
-            |(path, message)| {
-                let n: usize = path
-                    .strip_prefix("faults[")
-                    .and_then(|r| r.split(']').next())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                let rest = path.split_once(']').map_or("", |(_, r)| r);
-                Error::invalid(anyhow!(
-                    "--fault #{}{}{}: {message}",
-                    n + 1,
-                    if rest.is_empty() { "" } else { ": " },
-                    rest.trim_start_matches('.')
-                ))
-            },
-        )?;
-        card.add_faults(extra);
+    if specs.is_empty() {
+        return Ok(None);
     }
-    Ok((card, (*issued).clone()))
+    FaultPlan::compile(&specs, seed)
+        .map(Some)
+        .map_err(|(path, message)| {
+            let n: usize = path
+                .strip_prefix("faults[")
+                .and_then(|r| r.split(']').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let rest = path.split_once(']').map_or("", |(_, r)| r);
+            Error::invalid(anyhow!(
+                "--fault #{}{}{}: {message}",
+                n + 1,
+                if rest.is_empty() { "" } else { ": " },
+                rest.trim_start_matches('.')
+            ))
+        })
 }
 
 /// SIGINT, SIGTERM and SIGHUP, caught for the whole run.

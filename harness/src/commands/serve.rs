@@ -59,6 +59,8 @@ pub struct Options {
     /// Relay the card in this PC/SC reader (`mynasim relay`) instead of a simulated card;
     /// one card.
     pub relay: Option<String>,
+    /// With `relay`: faults applied on the way (`--fault YAML`, as for exec).
+    pub relay_faults: Vec<String>,
 }
 
 /// Reads `--wait`: a number of seconds from 0 to a day.
@@ -114,7 +116,15 @@ pub fn run(options: &Options) -> Result<(), Error> {
                     "relay serves one card: give no other slots"
                 )));
             }
-            let card = relay_card(reader)?;
+            let mut card = relay_card(reader)?;
+            // Seed 0: a relay's jitter is the same from run to run (docs/faults.md).
+            if let Some(plan) = super::exec::compile_fault_args(&options.relay_faults, 0)? {
+                tracing::info!(
+                    "slot {number}: {} fault(s) applied on the way",
+                    options.relay_faults.len()
+                );
+                card = Box::new(mynasim_simulator::card::Faulted::new(card, plan));
+            }
             tracing::info!(
                 "slot {number}: relaying the card in `{reader}` (ATR {}) → vpcd {addr}",
                 hex::spaced(card.atr())

@@ -624,6 +624,78 @@ fn a_hybrid_replay_hands_over_to_the_simulated_card() {
     assert!(replay.serve.process.running(), "{log}");
 }
 
+/// A relay running: the second pcscd, its private folder and the relay's record.
+struct Relay {
+    pcscd: mynasim_harness::host::pcscd::PrivatePcscd,
+    dir: crate::support::TempDir,
+    record: PathBuf,
+    _relay: Process,
+}
+
+impl Relay {
+    /// `mynasim relay` of `real`'s slot 0 behind a second pcscd's virtual reader, with
+    /// `extra` arguments; returns once OpenSC on the second pcscd sees the card.
+    fn start(real: &Live, name: &str, extra: &[&str]) -> Self {
+        let dir = crate::support::TempDir::new(name);
+        crate::live::write_opensc_conf(dir.path());
+        let ports = crate::live::ports();
+        let pcscd = crate::live::pcscd(dir.path(), ports.base);
+        let record = dir.join("relay.jsonl");
+        let ready = dir.join("relay.ready");
+        let log = dir.join("relay.log");
+        let relay = Process::spawn(
+            "mynasim relay",
+            mynasim()
+                .args(["relay", "--reader", "Virtual PCD 00 00", "--vpcd"])
+                .arg(format!("127.0.0.1:{}", ports.base))
+                .arg("--record")
+                .arg(&record)
+                .arg("--ready-file")
+                .arg(&ready)
+                .args(extra)
+                .env("PCSCLITE_CSOCK_NAME", real.pcscd.socket())
+                .env("MYNASIM_LOG", "mynasim_harness=debug"),
+            &log,
+        );
+        wait_until(
+            Duration::from_secs(20),
+            "the relay's ready file",
+            || ready.exists().then_some(()),
+            || crate::support::tail(&log, 40),
+        );
+        let this = Self {
+            pcscd,
+            dir,
+            record,
+            _relay: relay,
+        };
+        wait_until(
+            Duration::from_secs(20),
+            "OpenSC to see the relayed card",
+            || {
+                let out = this.client("opensc-tool", &["--list-readers"]);
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .any(|l| l.contains("Yes") && l.ends_with("Virtual PCD 00 00"))
+                    .then_some(())
+            },
+            || crate::support::tail(&log, 40),
+        );
+        this
+    }
+
+    /// A program on the second pcscd (the relay's virtual reader).
+    fn client(&self, program: &str, args: &[&str]) -> Output {
+        self.pcscd
+            .command(program)
+            .env("OPENSC_CONF", self.dir.join("opensc.conf"))
+            .env("HOME", self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
 /// `mynasim relay`: the card of one pcscd's reader (a simulated card standing in for a real
 /// one) behind another pcscd's virtual reader. OpenSC on the second sees the same card as on
 /// the first, and the relay records the session with the PIN masked.
@@ -631,69 +703,73 @@ fn a_hybrid_replay_hands_over_to_the_simulated_card() {
 fn relay_puts_the_card_of_one_reader_behind_the_virtual_reader_of_another() {
     let real = Live::start("trace-relay-real", &[(0, DEFAULT)]);
     let direct = real.ok("pkcs15-tool", &["--dump"]);
-    let dir = crate::support::TempDir::new("trace-relay");
-    crate::live::write_opensc_conf(dir.path());
-    let ports = crate::live::ports();
-    let pcscd = crate::live::pcscd(dir.path(), ports.base);
-    let record = dir.join("relay.jsonl");
-    let ready = dir.join("relay.ready");
-    let log = dir.join("relay.log");
-    let _relay = Process::spawn(
-        "mynasim relay",
-        mynasim()
-            .args(["relay", "--reader", "Virtual PCD 00 00", "--vpcd"])
-            .arg(format!("127.0.0.1:{}", ports.base))
-            .arg("--record")
-            .arg(&record)
-            .arg("--ready-file")
-            .arg(&ready)
-            .env("PCSCLITE_CSOCK_NAME", real.pcscd.socket())
-            .env("MYNASIM_LOG", "mynasim_harness=debug"),
-        &log,
-    );
-    wait_until(
-        Duration::from_secs(20),
-        "the relay's ready file",
-        || ready.exists().then_some(()),
-        || crate::support::tail(&log, 40),
-    );
-    let client = |program: &str, args: &[&str]| {
-        pcscd
-            .command(program)
-            .env("OPENSC_CONF", dir.join("opensc.conf"))
-            .env("HOME", dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    wait_until(
-        Duration::from_secs(20),
-        "OpenSC to see the relayed card",
-        || {
-            let out = client("opensc-tool", &["--list-readers"]);
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .any(|l| l.contains("Yes") && l.ends_with("Virtual PCD 00 00"))
-                .then_some(())
-        },
-        || crate::support::tail(&log, 40),
-    );
-    let relayed = client("pkcs15-tool", &["--dump"]);
+    let relay = Relay::start(&real, "trace-relay", &[]);
+    let relayed = relay.client("pkcs15-tool", &["--dump"]);
     assert_ok("pkcs15-tool --dump through the relay", &relayed);
     assert_eq!(String::from_utf8_lossy(&relayed.stdout), direct);
-    let verified = client(
+    let verified = relay.client(
         "pkcs15-tool",
         &["--verify-pin", "--auth-id", "01", "--pin", "1234"],
     );
     assert_ok("pkcs15-tool --verify-pin through the relay", &verified);
-    let text = std::fs::read_to_string(&record).unwrap();
+    let text = std::fs::read_to_string(&relay.record).unwrap();
     assert!(!text.contains(PIN_HEX), "{text}");
-    let exchanges = record_exchanges(&record);
+    let exchanges = record_exchanges(&relay.record);
     assert!(exchanges.len() > 10, "{text}");
     assert!(
         exchanges
             .iter()
             .any(|x| x.redacted && x.response == [0x90, 0x00]),
         "{text}"
+    );
+}
+
+/// `mynasim relay --fault`: the fault plan acts between the program and the card in the
+/// real reader. A forced status word never reaches the card (the real card's own transcript
+/// lacks the command), and the record holds what the program saw.
+#[test]
+fn relay_applies_a_fault_plan_on_the_way() {
+    let real = Live::start("trace-relay-fault-real", &[(0, DEFAULT)]);
+    let relay = Relay::start(
+        &real,
+        "trace-relay-fault",
+        &["--fault", "{on: \"00 B0 ..\", status: 6F00}"],
+    );
+    let apdu = |args: &[&str]| {
+        let mut all = vec!["card", "apdu", "--reader", "Virtual PCD 00 00"];
+        all.extend(args);
+        let out = relay
+            .pcscd
+            .command(env!("CARGO_BIN_EXE_mynasim"))
+            .args(&all)
+            .output()
+            .unwrap();
+        assert_ok("mynasim card apdu through the relay", &out);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // SELECT JPKI, its auth certificate EF, then READ BINARY twice: the first is the
+    // fault's (times: 1 by default), the second the card's.
+    let out = apdu(&[
+        "00A4040C0AD392F000260100000001",
+        "00A4020C02000A",
+        "00B0000004",
+        "00B0000004",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines[2], "6F 00", "{out}");
+    assert!(
+        lines[3].starts_with("30 82") && lines[3].ends_with("90 00"),
+        "{out}"
+    );
+    // The card behind got one READ BINARY, not two.
+    let serve_log = real.serve.log_text();
+    let reads = serve_log.matches(">> 00 B0 00 00 04").count();
+    assert_eq!(reads, 1, "{serve_log}");
+    let exchanges = record_exchanges(&relay.record);
+    assert!(
+        exchanges.iter().any(|x| x.response == [0x6F, 0x00]),
+        "{}",
+        std::fs::read_to_string(&relay.record).unwrap()
     );
 }
