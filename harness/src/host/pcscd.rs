@@ -62,7 +62,8 @@ impl Driver {
     pub fn mynasim(slots: u16) -> io::Result<Self> {
         let library = Self::ifd_library().ok_or_else(|| {
             io::Error::other(format!(
-                "mynasim-ifd's {IFD_LIBRARY} is neither in {IFD_LIBRARY_ENV} nor next to this                  program: build it with `cargo build -p mynasim-ifd` (or the workspace)"
+                "mynasim-ifd's {IFD_LIBRARY} is neither in {IFD_LIBRARY_ENV} nor next to this \
+                 program: build it with `cargo build -p mynasim-ifd` (or the workspace)"
             ))
         })?;
         Ok(Self::Mynasim {
