@@ -155,8 +155,14 @@ pub fn run(options: &Options) -> Result<(), Error> {
         write_file(path, &xml)?;
     }
     if let Some(path) = &options.json {
-        let json = report::json::render(&outcomes, &summary, &target, options.reveal)
-            .map_err(|e| Error::io(anyhow!("cannot render the JSON report: {e}")))?;
+        let json = report::json::render(&report::json::Report::of(
+            &outcomes,
+            &summary,
+            &target,
+            options.reveal,
+            None,
+        ))
+        .map_err(|e| Error::io(anyhow!("cannot render the JSON report: {e}")))?;
         write_file(path, &json)?;
     }
     if options.bless {
