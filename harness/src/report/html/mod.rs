@@ -2,7 +2,7 @@
 //! external fonts) that read on screen and printed.
 //!
 //! **Shared building blocks.** Everything in this module is meant for every HTML report
-//! mynasim writes — the run report (`mynasim run --html`, `mynasim report`) and the certification report (`mynasim
+//! mynasim writes — the run report ([`run`]: `mynasim run --html`, `mynasim report`) and the certification report (`mynasim
 //! certify`) — so that they look alike and escape alike:
 //!
 //! * [`escape`]: every piece of text that reaches a page goes through it;
@@ -20,6 +20,8 @@
 //! and a browser draws it without anything else. The page carries a Content-Security-Policy
 //! that forbids scripts and every fetch, so "no network" is enforced by the browser, and a
 //! violation shows as a console error that the browser test looks for.
+
+pub mod run;
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -253,6 +255,8 @@ const TOP: f64 = 40.0;
 const ROW: f64 = 24.0;
 const BAR: f64 = 14.0;
 const AXIS: f64 = 30.0;
+/// The narrowest bar, so that a time at the axis' start still shows.
+const MIN_BAR: f64 = 3.0;
 /// Longest label drawn in full (the full text is in the row's tooltip).
 const LABEL_CHARS: usize = 34;
 
@@ -263,6 +267,15 @@ const LAYERS: [(&str, &str); 4] = [
     ("p95", "#4292c6"),
     ("median", "#08519c"),
 ];
+
+/// A power of ten microseconds as an axis label: `100 µs`, `1 ms`, `10 s`.
+fn decade_label(micros: u128) -> String {
+    match micros {
+        m if m < 1_000 => format!("{m} µs"),
+        m if m < 1_000_000 => format!("{} ms", m / 1_000),
+        m => format!("{} s", m / 1_000_000),
+    }
+}
 
 /// Per-label statistics as a horizontal bar chart in SVG, on a logarithmic time axis (a
 /// card's answers span microseconds to seconds: a READ BINARY next to an RSA signature).
@@ -277,10 +290,10 @@ pub fn latency_chart(rows: &[Row], caption: &str) -> String {
     ) else {
         return "<p class=\"muted\">No timed exchanges.</p>\n".to_owned();
     };
-    // The axis runs from the decade at or below the fastest median to the decade at or
-    // above the slowest maximum, at least one decade wide.
+    // The axis runs from the decade below the fastest median (1 µs at least, the unit
+    // reports keep) to the decade at or above the slowest maximum.
     let mut lo: u128 = 1;
-    while lo.saturating_mul(10) <= low {
+    while lo.saturating_mul(10) < low {
         lo *= 10;
     }
     let mut hi = lo.saturating_mul(10);
@@ -328,9 +341,7 @@ pub fn latency_chart(rows: &[Row], caption: &str) -> String {
              <text x=\"{gx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#57606a\">{}</text>",
             TOP - 6.0,
             bottom + 18.0,
-            format_duration(Duration::from_micros(
-                u64::try_from(decade).unwrap_or(u64::MAX)
-            ))
+            decade_label(decade)
         );
         decade = decade.saturating_mul(10);
         if decade == u128::MAX {
@@ -367,7 +378,7 @@ pub fn latency_chart(rows: &[Row], caption: &str) -> String {
             let _ = writeln!(
                 out,
                 "<rect x=\"{LEFT:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR}\" fill=\"{colour}\"/>",
-                (x(value) - LEFT).max(1.0)
+                (x(value) - LEFT).max(MIN_BAR)
             );
         }
         out.push_str("</g>\n");
@@ -450,7 +461,7 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 4 + 8);
         assert!(svg.contains("COMPUTE DIGITAL SIGNATURE &lt;x&gt;"));
         // The axis spans 10 µs .. 1 s: a grid line per decade.
-        for tick in ["10 µs", "100 µs", "1.00 ms", "10.0 ms", "100 ms", "1.00 s"] {
+        for tick in ["10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s"] {
             assert!(svg.contains(&format!(">{tick}</text>")), "{tick} in {svg}");
         }
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
