@@ -29,6 +29,14 @@ pub struct Options {
 /// The report cannot be read, is too large, or is not a JSON run report of version 1 (2,
 /// naming the file and the line and column); the page cannot be written (4).
 pub fn run(options: &Options) -> Result<(), Error> {
+    if let (Ok(a), Ok(b)) = (options.input.canonicalize(), options.html.canonicalize())
+        && a == b
+    {
+        return Err(Error::invalid(anyhow!(
+            "{}: the page would replace the report it is made from (give another --html file)",
+            options.html.display()
+        )));
+    }
     let text = read_bounded(&options.input)?;
     let run = json::parse(&text)
         .map_err(|e| Error::invalid(anyhow!("{}: {e}", options.input.display())))?;

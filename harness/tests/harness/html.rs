@@ -415,6 +415,17 @@ fn report_refuses_what_is_not_a_run_report_naming_file_and_place() {
         "{err}"
     );
 
+    let (code, err) = {
+        let o = run(mynasim().arg("report").arg(&junk).arg("--html").arg(&junk));
+        (o.status.code(), text(&o.stderr))
+    };
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("would replace the report"), "{err}");
+    assert!(
+        std::fs::read_to_string(&junk).unwrap().contains("oops"),
+        "input untouched"
+    );
+
     assert!(!out.exists(), "nothing written for bad input");
 }
 
