@@ -257,8 +257,9 @@ const BAR: f64 = 14.0;
 const AXIS: f64 = 30.0;
 /// The narrowest bar, so that a time at the axis' start still shows.
 const MIN_BAR: f64 = 3.0;
-/// Longest label drawn in full (the full text is in the row's tooltip).
-const LABEL_CHARS: usize = 34;
+/// Longest label drawn in full (the full text is in the row's tooltip and the table); with
+/// its count it fits the left margin in capitals.
+const LABEL_CHARS: usize = 27;
 
 /// The layers of a row, widest first: (what, colour, value).
 const LAYERS: [(&str, &str); 4] = [
@@ -486,5 +487,16 @@ mod tests {
         );
         assert!(!svg.contains("NaN"), "{svg}");
         assert!(latency_chart(&[], "c").contains("No timed exchanges"));
+        let long = "a label far longer than the margin holds";
+        let rows = [Row {
+            label: long.into(),
+            stats: zero,
+        }];
+        let svg = latency_chart(&rows, "c");
+        assert!(
+            svg.contains("<title>a label far longer than the margin holds: "),
+            "{svg}"
+        );
+        assert!(svg.contains(">a label far longer than th… <tspan"), "{svg}");
     }
 }

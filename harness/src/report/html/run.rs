@@ -342,7 +342,7 @@ fn instruction_label(command: &[u8]) -> (usize, String) {
         [0xFF, ..] => (Instruction::ALL.len(), "reader pseudo-APDU".to_owned()),
         [cla, ins, ..] => (
             Instruction::ALL.len() + 1,
-            format!("unknown instruction (CLA {cla:02X} INS {ins:02X})"),
+            format!("unknown CLA {cla:02X} INS {ins:02X}"),
         ),
         _ => (Instruction::ALL.len() + 2, "(too short)".to_owned()),
     }
@@ -619,7 +619,7 @@ mod tests {
                 "READ BINARY",
                 "VERIFY",
                 "reader pseudo-APDU",
-                "unknown instruction (CLA 00 INS 77)"
+                "unknown CLA 00 INS 77"
             ]
         );
     }
