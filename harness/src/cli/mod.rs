@@ -89,6 +89,9 @@ pub enum Command {
         #[arg(value_enum)]
         format: SchemaFormat,
     },
+    /// Render a run saved with `mynasim run --json` as an HTML page.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
 }
 
 const RUN_HELP: &str = "\
@@ -109,6 +112,7 @@ Examples:
   mynasim run                                   every scenario under scenarios/
   mynasim run scenarios/pin --tags pin-lockout  a folder, one tag
   mynasim run --filter 'auth PIN' --junit report.xml
+  mynasim run --json run.json --html run.html   reports for tools and for people
   mynasim run --shard 2/4                       the 2nd quarter, for a CI matrix
 
 Golden transcripts: when NAME.transcript sits beside a scenario file, a run on `sim`
@@ -143,6 +147,10 @@ pub struct RunArgs {
     /// Write a JSON report with per-step timings and transcripts.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write an HTML report: the summary, each scenario with its decoded transcript
+    /// (failures first), and the latency per command.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// For `--target vpcd`: pcscd's vpcd driver (the card connects there; slot 0 of Debian's
     /// driver is 127.0.0.1:35963).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
@@ -796,6 +804,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             shard: a.shard,
             junit: a.junit,
             json: a.json,
+            html: a.html,
             vpcd: a.vpcd,
             jobs: a.jobs,
             reveal: a.no_redact,
@@ -952,5 +961,36 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             SchemaFormat::Profile => commands::schema::Format::Profile,
             SchemaFormat::Scenario => commands::schema::Format::Scenario,
         }),
+        Command::Report(a) => commands::report::run(&commands::report::Options {
+            input: a.input,
+            html: a.html,
+        }),
     }
+}
+
+const REPORT_HELP: &str = "\
+The page is the one `mynasim run --html` writes: the summary, every scenario (those that
+did not pass first) with its steps and decoded transcript, and the latency per command as
+a chart and a table. It is one self-contained file (no script, no network), and prints.
+PINs and passwords stay masked unless the run had --no-redact. docs/reports.md describes
+every report and the JSON fields.
+
+Examples:
+  mynasim run --json run.json            a run, kept as JSON (say, a CI artefact)
+  mynasim report run.json --html run.html
+  chromium run.html                      ... or any browser; or print it to PDF
+
+Exit status: 0 the page was written (whatever the run's result), 2 the input is not a
+mynasim JSON run report of version 1 (the error names the file, line and column), 4 the
+page could not be written.";
+
+/// `mynasim report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The JSON report (`mynasim run --json FILE`).
+    #[arg(value_name = "RUN.json")]
+    pub input: PathBuf,
+    /// Write the HTML page here (replaced whole, never half-written).
+    #[arg(long, value_name = "OUT.html", required = true)]
+    pub html: PathBuf,
 }

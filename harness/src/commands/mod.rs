@@ -7,6 +7,7 @@ pub mod control;
 pub mod exec;
 pub mod import;
 pub mod pki;
+pub mod report;
 pub mod run;
 pub mod schema;
 pub mod serve;

@@ -29,6 +29,8 @@ pub struct Options {
     pub junit: Option<PathBuf>,
     /// Write a JSON report here.
     pub json: Option<PathBuf>,
+    /// Write an HTML report here.
+    pub html: Option<PathBuf>,
     /// For the vpcd target: pcscd's vpcd driver, slot 0.
     pub vpcd: String,
     /// Parallel scenarios (default: the CPUs on `sim`, 1 elsewhere).
@@ -107,6 +109,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
         return Err(Error::invalid(anyhow!("no scenario matches")));
     }
     let make_link = link_factory(options)?;
+    let started = jiff::Timestamp::now();
     let jobs = options.jobs.unwrap_or_else(|| {
         if parallel {
             std::thread::available_parallelism().map_or(2, usize::from)
@@ -154,10 +157,20 @@ pub fn run(options: &Options) -> Result<(), Error> {
             .map_err(|e| Error::io(anyhow!("cannot render the JUnit report: {e}")))?;
         write_file(path, &xml)?;
     }
-    if let Some(path) = &options.json {
-        let json = report::json::render(&outcomes, &summary, &target, options.reveal)
-            .map_err(|e| Error::io(anyhow!("cannot render the JSON report: {e}")))?;
-        write_file(path, &json)?;
+    if options.json.is_some() || options.html.is_some() {
+        let run =
+            report::json::Report::of(&outcomes, &summary, &target, options.reveal, Some(started));
+        if let Some(path) = &options.json {
+            let json = report::json::render(&run)
+                .map_err(|e| Error::io(anyhow!("cannot render the JSON report: {e}")))?;
+            write_file(path, &json)?;
+        }
+        if let Some(path) = &options.html {
+            write_file(
+                path,
+                &report::html::run::render(&run, jiff::Timestamp::now()),
+            )?;
+        }
     }
     if options.bless {
         let note = bless(&outcomes)?;
@@ -181,7 +194,7 @@ fn stdout_error(e: std::io::Error) -> Error {
 }
 
 fn write_file(path: &Path, content: &str) -> Result<(), Error> {
-    std::fs::write(path, content)
+    report::write_atomic(path, content.as_bytes())
         .map_err(|e| Error::io(anyhow!("cannot write {}: {e}", path.display())))
 }
 

@@ -5,7 +5,9 @@
 //! * `serve` — `mynasim serve` against the simulator's fake vpcd reader (no pcscd);
 //! * `e2e` — real PC/SC clients through a private pcscd per test ([`live`]); needs root and
 //!   the Debian packages `ci/setup` installs, and fails (never skips) without them;
-//! * `examples` — the worked examples under `examples/`, run as their users would.
+//! * `examples` — the worked examples under `examples/`, run as their users would;
+//! * `html` — the HTML report in headless Chromium (Debian's `chromium`, from `ci/setup`);
+//!   fails (never skips) without it.
 
 #![allow(
     clippy::expect_used,
@@ -19,6 +21,7 @@ mod cli;
 mod e2e;
 mod examples;
 mod exec;
+mod html;
 mod ifd;
 mod live;
 mod robustness;
