@@ -574,37 +574,62 @@ pub fn run(reader: Arc<dyn Reader>, options: &Options) -> Report {
         let r = Arc::clone(&reader);
         let w = Arc::clone(&watch);
         supervise(&watch, limit, move || {
-            let caps = w.call("connect and read the reader's attributes", || r.probe())?;
-            let mut link = Watched::new(w.call("connect", || r.open())?, Arc::clone(&w));
-            let identified = identify(&mut link)?;
-            Ok::<_, TargetError>((caps, identified))
+            w.call("connect and read the reader's attributes", || r.probe())
         })
     };
-    let (mut caps, identified) = match probed {
-        Supervised::Done(Ok(v)) => v,
+    let mut caps = match probed {
+        Supervised::Done(Ok(caps)) => caps,
         Supervised::Done(Err(e)) => {
             return finish_without_reader(report, &selected, &e.to_string(), started);
         }
         Supervised::TimedOut(what) => {
-            let why = format!(
-                "the reader did not answer within {} s ({what}) while being probed",
-                limit.as_secs_f64()
+            return finish_hung(
+                report,
+                &selected,
+                limit,
+                &what,
+                "probing the reader",
+                started,
             );
-            report.reader_error = Some(why.clone());
-            report.cases = selected
-                .iter()
-                .map(|d| not_run(d, format!("not run: the reader hung ({why})")))
-                .collect();
-            report.verdict = Verdict::Incomplete;
-            report.verdict_reason = why;
-            report.millis = millis(started);
-            return report;
         }
         Supervised::Died => {
             return finish_without_reader(
                 report,
                 &selected,
                 "probing the reader failed unexpectedly",
+                started,
+            );
+        }
+    };
+    report.capabilities = Some(caps.clone());
+    let identified = {
+        let r = Arc::clone(&reader);
+        let w = Arc::clone(&watch);
+        supervise(&watch, limit, move || {
+            let mut link = Watched::new(w.call("connect", || r.open())?, Arc::clone(&w));
+            identify(&mut link)
+        })
+    };
+    let identified = match identified {
+        Supervised::Done(Ok(v)) => v,
+        Supervised::Done(Err(e)) => {
+            return finish_without_reader(report, &selected, &e.to_string(), started);
+        }
+        Supervised::TimedOut(what) => {
+            return finish_hung(
+                report,
+                &selected,
+                limit,
+                &what,
+                "reading the card's CA certificate (read-only)",
+                started,
+            );
+        }
+        Supervised::Died => {
+            return finish_without_reader(
+                report,
+                &selected,
+                "reading the card failed unexpectedly",
                 started,
             );
         }
@@ -663,6 +688,30 @@ pub fn run(reader: Arc<dyn Reader>, options: &Options) -> Report {
 
 fn millis(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The report of a run whose reader stopped answering before the first case.
+fn finish_hung(
+    mut report: Report,
+    selected: &[&'static CaseDef],
+    limit: Duration,
+    what: &str,
+    doing: &str,
+    started: Instant,
+) -> Report {
+    let why = format!(
+        "timed out: the reader did not answer within {} s ({what}) while {doing}",
+        limit.as_secs_f64()
+    );
+    report.reader_error = Some(why.clone());
+    report.cases = selected
+        .iter()
+        .map(|d| not_run(d, format!("not run: the reader hung ({why})")))
+        .collect();
+    report.verdict = Verdict::Incomplete;
+    report.verdict_reason = why;
+    report.millis = millis(started);
+    report
 }
 
 /// The report of a run whose reader could not be used.

@@ -15,6 +15,7 @@
 )]
 
 mod architecture;
+mod certify;
 mod cli;
 mod e2e;
 mod examples;
