@@ -452,3 +452,31 @@ fn certify_a_reader_that_stops_answering_times_out_and_still_reports() {
             .starts_with("3B 88 80 01")
     );
 }
+
+/// The portable scenarios added for certification pass on the vpcd target too (each
+/// scenario's own card inserted behind pcscd, here through mynasim-ifd).
+#[test]
+fn the_certification_scenarios_pass_on_the_vpcd_target() {
+    let dir = TempDir::new("certify-vpcd-target");
+    let ports = Ports::reserve(2).unwrap();
+    let pcscd = ifd_pcscd(dir.path(), ports.base);
+    let mut command = pcscd.command(env!("CARGO_BIN_EXE_mynasim"));
+    command
+        .current_dir(repo())
+        .args(["run", "--target", "vpcd", "--vpcd"])
+        .arg(format!("127.0.0.1:{}", ports.base))
+        .arg(repo().join("scenarios/portable"));
+    let out = run_to_end(command, Duration::from_secs(300));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out),
+        tail(pcscd.log(), 40)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("PASS")).count(),
+        17,
+        "{stdout}"
+    );
+}
