@@ -247,10 +247,15 @@ pub fn html(report: &Report, generated: jiff::Timestamp) -> String {
         e(&report.verdict_reason)
     );
     let counts = report.counts();
+    let ids: Vec<String> = counts
+        .iter()
+        .map(|(name, _)| format!("count-{}", name.replace(' ', "-")))
+        .collect();
     let figures: Vec<Figure<'_>> = counts
         .iter()
-        .map(|(name, n)| Figure {
-            id: name,
+        .zip(&ids)
+        .map(|((name, n), id)| Figure {
+            id,
             label: name,
             value: n.to_string(),
             tone: match *name {
