@@ -7,6 +7,8 @@
 //! Layers, each using only those below it (`ARCHITECTURE.md`):
 //! * [`cli`] — clap, help texts, logging; nothing imports it;
 //! * [`commands`] — one module per subcommand; they never import each other;
+//! * [`certify`] — the reader-conformance run: catalog, capabilities, gating, watchdog,
+//!   its report;
 //! * [`engine`] and [`report`] — running plans and reporting outcomes;
 //! * [`target`] — the host side: one `Link` trait for sim, pcsc and vpcd;
 //! * [`host`] — cards where other programs reach them: the one slot loop, control, pcscd;
@@ -14,6 +16,7 @@
 //!   one profile-lookup rule;
 //! * [`exit`] — the one error type at the edge and its exit codes.
 
+pub mod certify;
 pub mod cli;
 pub mod commands;
 pub mod engine;

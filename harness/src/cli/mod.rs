@@ -83,6 +83,11 @@ pub enum Command {
     /// status by OCSP.
     #[command(after_help = VERIFY_HELP)]
     Verify(VerifyArgs),
+    /// Certify a reader (and the card in it): the portable scenarios and reader probes,
+    /// with capabilities, timings and a verdict, as terminal text, JSON, JUnit and HTML
+    /// (needs the `pcsc` feature).
+    #[command(after_help = CERTIFY_HELP)]
+    Certify(CertifyArgs),
     /// Print the JSON Schema of a file format.
     Schema {
         /// Which format.
@@ -757,6 +762,124 @@ Every key is public: trust these in tests only.")]
     },
 }
 
+const CERTIFY_HELP: &str = "\
+Runs every certification case against the card in READER — a real My Number Card in a
+vendor's reader, or a simulated card (`mynasim serve`) behind pcscd — and reports, per case
+(a stable ID such as MNC-7816-4-SELECT-01, the clause it checks, must/should/may), the
+steps with expected and observed answers, and pass / fail / not applicable / skipped; the
+reader's declared capabilities (vendor, model, firmware, IFD version, ATR, protocol,
+extended-length support, maximum APDU sizes, PIN pad); the time of every exchange by
+instruction (count, median, p95, p99, max) and of the typical flows; the environment; the
+masked transcripts; and an overall verdict. docs/certification.md explains every column.
+
+Safety on a real card: by default only read-only cases and PIN retry queries run (no try
+is ever spent). --allow-pin-use also runs the cases that present your PIN and sign; a
+wrong PIN costs a try, so give the right one. --allow-destructive (wrong PINs, PIN changes,
+instructions not known to be harmless) runs only on a simulated card: one identified as
+mynasim's by its TEST CA certificate, or one you declare with --simulated. Skipped cases
+are listed with the reason. PINs come from --pin-env NAME=VAR, --pin-file NAME=FILE or
+--pin NAME=VALUE (NAME: auth, sign, text, resident, common); they never appear in logs,
+transcripts or reports.
+
+Every PC/SC call has a time-out (--step-timeout): a reader that stops answering ends its
+case \"timed out\" and the rest \"not run\", and the report is still written; an absent
+reader gives a report that says so.
+
+Examples:
+  mynasim certify \"ACS ACR39U ICC Reader 00 00\" --html report.html --json report.json
+  MYNA_PIN=1234 mynasim certify ACR39U --allow-pin-use --pin-env auth=MYNA_PIN \\
+      --pin-file sign=./sign-password.txt --junit certify.xml
+  mynasim certify \"Virtual PCD 00 00\" --simulated --allow-pin-use --allow-destructive
+  mynasim certify \"Virtual PCD 00 00\" --only MNC-FLOW --flow-runs 20
+
+Exit status: 0 the verdict is pass, 1 a must-case failed, 2 an argument or secret is
+invalid, 3 the reader was not found, hung, or the card left (the report says which), 4 a
+report could not be written.";
+
+/// `mynasim certify`.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// The reader: its name, or a unique part of it (`mynasim card readers` lists them).
+    #[arg(value_name = "READER")]
+    pub reader: String,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the JUnit XML report here (one test case per case ID).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the HTML report here (one self-contained page; prints well).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Run the cases that present the holder's PIN or sign (a wrong PIN costs a try).
+    #[arg(long)]
+    pub allow_pin_use: bool,
+    /// Also run destructive cases (wrong PINs, PIN changes): simulated cards only.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Declare the card simulated (or a test card that may be spent).
+    #[arg(long)]
+    pub simulated: bool,
+    /// A PIN from an environment variable: NAME=VAR (NAME: auth, sign, text, resident,
+    /// common).
+    #[arg(long, value_name = "NAME=VAR")]
+    pub pin_env: Vec<String>,
+    /// A PIN from the first line of a file: NAME=FILE.
+    #[arg(long, value_name = "NAME=FILE")]
+    pub pin_file: Vec<String>,
+    /// A PIN on the command line: NAME=VALUE (other users can see it; prefer --pin-env).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub pin: Vec<String>,
+    /// The longest one PC/SC call may take (seconds, or with a unit: 500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_step_timeout)]
+    pub step_timeout: Duration,
+    /// How many times each flow (card check, certificate read, signature) runs for timing.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub flow_runs: u16,
+    /// Only the cases whose ID contains this text (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub only: Vec<String>,
+    /// Print only the verdict line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `--step-timeout`: a number of seconds, or a number with `ms`, `s` or `m`.
+fn parse_step_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (t, 1.0)
+    };
+    let value: f64 = number.trim().parse().map_err(|_| {
+        format!("`{text}` is not a duration: write 2s, 500ms, 1m or a number of seconds")
+    })?;
+    let seconds = value * scale;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!(
+            "`{text}`: a step time-out is above 0 and at most 1 hour"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// `NAME=REST` of a secret option.
+fn secret_pair(option: &str, text: &str) -> Result<(String, String), exit::Error> {
+    match text.split_once('=') {
+        Some((name, rest)) if !name.is_empty() && !rest.is_empty() => {
+            Ok((name.to_owned(), rest.to_owned()))
+        }
+        _ => Err(exit::Error::invalid(anyhow::anyhow!(
+            "{option} takes NAME=…, with NAME one of auth, sign, text, resident, common"
+        ))),
+    }
+}
+
 /// Schema formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaFormat {
@@ -930,6 +1053,38 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
             only_differences: a.only_differences,
         }),
         Command::Pki(PkiCommand::Export { dir }) => commands::pki::export(&dir),
+        Command::Certify(a) => {
+            use commands::certify::SecretSource;
+            let mut secrets = Vec::new();
+            for text in &a.pin_env {
+                let (name, var) = secret_pair("--pin-env", text)?;
+                secrets.push((name, SecretSource::Env(var)));
+            }
+            for text in &a.pin_file {
+                let (name, file) = secret_pair("--pin-file", text)?;
+                secrets.push((name, SecretSource::File(PathBuf::from(file))));
+            }
+            for text in &a.pin {
+                let (name, value) = secret_pair("--pin", text)?;
+                secrets.push((name, SecretSource::Value(value)));
+            }
+            commands::certify::run(&commands::certify::Options {
+                reader: a.reader,
+                secrets,
+                permissions: crate::certify::Permissions {
+                    simulated: a.simulated,
+                    allow_pin_use: a.allow_pin_use,
+                    allow_destructive: a.allow_destructive,
+                },
+                step_timeout: a.step_timeout,
+                flow_runs: usize::from(a.flow_runs),
+                only: a.only,
+                json: a.json,
+                junit: a.junit,
+                html: a.html,
+                quiet: a.quiet,
+            })
+        }
         Command::Verify(a) => commands::verify::run(&commands::verify::Options {
             input: match (a.cms, a.certificate, a.signature) {
                 (Some(cms), _, _) => commands::verify::Input::Cms(cms),

@@ -3,6 +3,7 @@
 //! `Result<(), exit::Error>`. They never import each other.
 
 pub mod card;
+pub mod certify;
 pub mod control;
 pub mod exec;
 pub mod import;

@@ -10,10 +10,11 @@ pub mod from_trace;
 pub mod load;
 pub mod model;
 pub mod plan;
+pub mod safety;
 
 use std::path::PathBuf;
 
-pub use compile::{CardCache, compile};
+pub use compile::{CardCache, CardSecrets, compile, compile_with_secrets};
 pub use load::{Loaded, discover, load_file};
 pub use plan::Plan;
 

@@ -32,6 +32,13 @@ pub struct Scenario {
     /// applicable" on `pcsc:` targets.
     #[serde(default)]
     pub portable: bool,
+    /// What running the scenario can cost a card (`docs/certification.md`): `read-only`,
+    /// `pin-query`, `uses-secret` or `destructive`. Required with `portable: true`; never
+    /// looser than what the steps send (checked). `mynasim certify` runs only `read-only`
+    /// and `pin-query` scenarios on a card not known to be simulated unless told otherwise.
+    #[serde(default)]
+    #[schemars(with = "Option<super::safety::Safety>")]
+    pub safety: Option<Spanned<super::safety::Safety>>,
     /// The card.
     #[serde(default)]
     pub card: CardSpec,

@@ -34,6 +34,9 @@ pub struct Plan {
     pub reference: Option<String>,
     /// Runs on any card.
     pub portable: bool,
+    /// What it can cost a card (the declared class, or the steps' when stricter), the card
+    /// values it refers to and whether it sends extended APDUs.
+    pub needs: super::safety::Needs,
     /// The card, freshly issued (clone it to run).
     pub card: Arc<IssuedCard>,
     /// Where the card's profile came from.

@@ -306,6 +306,37 @@ impl PcscLink {
         Some(String::from_utf8_lossy(name).into_owned())
     }
 
+    /// A reader attribute (`SCardGetAttrib`), if the reader answers it.
+    pub fn attribute(&self, attribute: pcsc::Attribute) -> Option<Vec<u8>> {
+        self.card.as_ref()?.get_attribute_owned(attribute).ok()
+    }
+
+    /// `SCardControl` with a control code (`pcsc::ctl_code(3400)` for
+    /// `CM_IOCTL_GET_FEATURE_REQUEST`); the reader's answer.
+    ///
+    /// # Errors
+    /// The card is not connected, or the reader refuses the code.
+    pub fn control(&self, code: u32, send: &[u8]) -> Result<Vec<u8>, TargetError> {
+        let card = self.connected()?;
+        let mut answer = vec![0u8; 4096];
+        let n = card
+            .control(code.into(), send, &mut answer)
+            .map_err(|e| card_error("control", &self.reader, e))?
+            .len();
+        answer.truncate(n);
+        Ok(answer)
+    }
+
+    /// The active protocol (`T=0`, `T=1`, `RAW`), if known.
+    pub fn protocol(&self) -> Option<String> {
+        let status = self.card.as_ref()?.status2_owned().ok()?;
+        Some(match status.protocol2()? {
+            pcsc::Protocol::T0 => "T=0".to_owned(),
+            pcsc::Protocol::T1 => "T=1".to_owned(),
+            pcsc::Protocol::RAW => "RAW".to_owned(),
+        })
+    }
+
     /// Runs `f` inside a PC/SC transaction (`SCardBeginTransaction`): no other client's
     /// commands come between the APDUs `f` sends with the function it is given.
     ///

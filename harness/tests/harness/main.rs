@@ -17,6 +17,7 @@
 )]
 
 mod architecture;
+mod certify;
 mod cli;
 mod e2e;
 mod examples;

@@ -32,6 +32,41 @@ type StepError = (String, String);
 struct Scope<'a> {
     card: &'a IssuedCard,
     known: &'a HashSet<String>,
+    secrets: &'a CardSecrets,
+}
+
+/// Secrets that stand in for the card's own in `${card.pin.NAME}`: the PINs of a card in a
+/// reader, given by its holder (`mynasim certify --pin-env`). Never printed: `Debug` shows
+/// only which names are set.
+#[derive(Clone, Default)]
+pub struct CardSecrets(std::collections::BTreeMap<String, String>);
+
+impl CardSecrets {
+    /// Sets `${card.pin.NAME}` (`auth`, `sign`, `text`, `resident`, `common`).
+    pub fn set_pin(&mut self, name: &str, value: String) {
+        self.0.insert(format!("pin.{name}"), value);
+    }
+
+    /// The value standing in for `${card.NAME}`, if given.
+    pub(crate) fn get(&self, card_value: &str) -> Option<&str> {
+        self.0.get(card_value).map(String::as_str)
+    }
+
+    /// Whether `${card.NAME}` is given.
+    pub fn has(&self, card_value: &str) -> bool {
+        self.0.contains_key(card_value)
+    }
+
+    /// Every value given (to look for them in what was written).
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.0.values().map(String::as_str)
+    }
+}
+
+impl std::fmt::Debug for CardSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// Compiles a loaded scenario.
@@ -39,6 +74,18 @@ struct Scope<'a> {
 /// # Errors
 /// The first mistake, with its position.
 pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError> {
+    compile_with_secrets(loaded, cache, &CardSecrets::default())
+}
+
+/// [`compile`], with `secrets` standing in for the card's own `${card.pin.…}` values.
+///
+/// # Errors
+/// The first mistake, with its position.
+pub fn compile_with_secrets(
+    loaded: &Loaded,
+    cache: &CardCache,
+    secrets: &CardSecrets,
+) -> Result<Plan, ProfileError> {
     let origin = loaded.path.display().to_string();
     let s = &loaded.scenario.value;
     let at = |loc: &Location, path: &str, message: String| ProfileError {
@@ -88,6 +135,7 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         }
         _ => {}
     }
+    let needs = check_safety(s, &at)?;
     let (mut card, profile_label) = card::resolve(&s.card, dir, &origin, cache)?;
     if !s.faults.is_empty() {
         let plan =
@@ -126,12 +174,15 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
     };
     let mut known: HashSet<String> = HashSet::new();
     let body = match &s.exec {
-        None => Body::Steps(compile_steps(&s.steps, "steps", &card, &mut known, &at)?),
+        None => Body::Steps(compile_steps(
+            &s.steps, "steps", &card, secrets, &mut known, &at,
+        )?),
         Some(spec) => {
-            let setup = compile_steps(&s.setup, "setup", &card, &mut known, &at)?;
+            let setup = compile_steps(&s.setup, "setup", &card, secrets, &mut known, &at)?;
             let scope = Scope {
                 card: &card,
                 known: &known,
+                secrets,
             };
             let plan = exec::compile(&spec.value, spec.referenced.line(), setup, &scope).map_err(
                 |(line, sub, m)| {
@@ -151,6 +202,7 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
         tags: s.tags.clone(),
         reference: s.reference.clone(),
         portable: s.portable,
+        needs,
         card,
         profile: profile_label,
         customised: s.card.set.is_some(),
@@ -159,12 +211,62 @@ pub fn compile(loaded: &Loaded, cache: &CardCache) -> Result<Plan, ProfileError>
     })
 }
 
+/// A scenario's needs, with its declared `safety:` checked: required on a portable
+/// scenario, never looser than what its steps send; a portable scenario refers to no card
+/// value but the PINs (the holder's data of a card in a reader is not known).
+fn check_safety(
+    s: &super::model::Scenario,
+    at: &dyn Fn(&Location, &str, String) -> ProfileError,
+) -> Result<super::safety::Needs, ProfileError> {
+    let mut needs = super::safety::needs(s);
+    match &s.safety {
+        Some(declared) if declared.value < needs.safety => {
+            return Err(at(
+                &declared.referenced,
+                "safety",
+                format!(
+                    "`{}` is looser than what the steps send: they are `{}` (docs/certification.md \
+                     says how steps are classed)",
+                    declared.value, needs.safety
+                ),
+            ));
+        }
+        Some(declared) => needs.safety = declared.value,
+        None if s.portable => {
+            return Err(at(
+                &s.name.referenced,
+                "safety",
+                format!(
+                    "a portable scenario declares its safety class (its steps are `{}`): \
+                     read-only, pin-query, uses-secret or destructive",
+                    needs.safety
+                ),
+            ));
+        }
+        None => {}
+    }
+    if s.portable
+        && let Some(other) = needs.card_values.iter().find(|v| !v.starts_with("pin."))
+    {
+        return Err(at(
+            &s.name.referenced,
+            "portable",
+            format!(
+                "a portable scenario runs on any card, whose `${{card.{other}}}` is not known: \
+                 only `${{card.pin.…}}` values can be given for a card in a reader"
+            ),
+        ));
+    }
+    Ok(needs)
+}
+
 /// Compiles a list of steps (`steps`, or `setup` before a program); captures they make are
 /// added to `known`.
 fn compile_steps(
     list: &[serde_saphyr::Spanned<super::model::Step>],
     key: &str,
     card: &IssuedCard,
+    secrets: &CardSecrets,
     known: &mut HashSet<String>,
     at: &dyn Fn(&Location, &str, String) -> ProfileError,
 ) -> Result<Vec<PlanStep>, ProfileError> {
@@ -173,7 +275,11 @@ fn compile_steps(
         let path = format!("{key}[{i}]");
         let loc = step.referenced;
         let fail = |sub: &str, message: String| at(&loc, &format!("{path}{sub}"), message);
-        let scope = Scope { card, known };
+        let scope = Scope {
+            card,
+            known,
+            secrets,
+        };
         let (label, op) =
             action::compile(&step.value.action, &scope).map_err(|(sub, m)| fail(&sub, m))?;
         let expect = expect::compile(step.value.expect.as_ref(), &scope)
@@ -335,6 +441,7 @@ description: what it shows
 tags: [a, b]
 reference: reference §2.4
 portable: true
+safety: read-only
 steps:
   - select: jpki
     note: first
@@ -364,16 +471,70 @@ steps:
         };
         assert_eq!(steps.len(), 2);
         let (one, two) = (&steps[0], &steps[1]);
-        assert_eq!((one.number, one.line), (1, 8));
+        assert_eq!((one.number, one.line), (1, 9));
         assert_eq!(one.label, "select jpki");
         assert_eq!(one.note.as_deref(), Some("first"));
         assert_eq!(one.capture, None);
         assert_expectations(&one.expect, &Expectations::sw(sw_9000()));
-        assert_eq!((two.number, two.line), (2, 10));
+        assert_eq!((two.number, two.line), (2, 11));
         assert_eq!(two.label, "select EF 0018");
         assert_eq!(two.op, Op::SelectEf([0x00, 0x18]));
         assert_eq!(two.capture.as_deref(), Some("ef_18"));
         assert_eq!(two.note, None);
+    }
+
+    #[test]
+    fn a_safety_class_is_declared_on_portable_scenarios_and_never_looser_than_the_steps() {
+        let with = |head: &str, steps: &str| {
+            compile_with(
+                &format!("version: 1\nname: s\n{head}steps:\n{steps}"),
+                cache(),
+            )
+        };
+        let retries = "  - retries: { key: \"0018\" }\n";
+        let e = with("portable: true\n", retries).unwrap_err();
+        assert_eq!((e.line, e.path.as_str()), (2, "safety"));
+        assert!(e.message.contains("`pin-query`"), "{}", e.message);
+        let e = with("portable: true\nsafety: read-only\n", retries).unwrap_err();
+        assert_eq!((e.line, e.path.as_str()), (4, "safety"));
+        assert!(e.message.contains("looser"), "{}", e.message);
+        let plan = with("portable: true\nsafety: uses-secret\n", retries).unwrap();
+        assert_eq!(
+            plan.needs.safety,
+            crate::scenario::safety::Safety::UsesSecret
+        );
+        let plan = with("", "  - verify: { pin: \"${card.pin.auth}\" }\n").unwrap();
+        assert_eq!(
+            plan.needs.safety,
+            crate::scenario::safety::Safety::UsesSecret
+        );
+        let e = with(
+            "portable: true\nsafety: destructive\n",
+            "  - verify: { pin: \"${card.code_a}\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.path, "portable");
+        assert!(e.message.contains("card.code_a"), "{}", e.message);
+    }
+
+    #[test]
+    fn secrets_given_stand_in_for_the_cards_pins() {
+        let loaded = load_str(
+            "version: 1\nname: s\nsteps:\n  - verify: { key: \"0018\", pin: \"${card.pin.auth}\" }\n",
+            &file(),
+        )
+        .unwrap();
+        let mut secrets = CardSecrets::default();
+        secrets.set_pin("auth", "9876".to_owned());
+        let plan = compile_with_secrets(&loaded[0], cache(), &secrets).unwrap();
+        let Body::Steps(steps) = plan.body else {
+            panic!("an exec body")
+        };
+        let Op::Verify { pin, .. } = &steps[0].op else {
+            panic!("not a verify")
+        };
+        assert_eq!(pin.render(&Default::default()), b"9876");
+        assert!(!format!("{secrets:?}").contains("9876"));
     }
 
     #[test]

@@ -60,12 +60,15 @@ fn pieces(text: &str, sub: &str, scope: &Scope<'_>) -> Result<Vec<Piece>, StepEr
         let inner = after.get(2..end).unwrap_or("");
         rest = after.get(end + 1..).unwrap_or("");
         if let Some(name) = inner.strip_prefix("card.") {
-            let value = card_value(scope.card, name).ok_or_else(|| {
-                (
-                    sub.to_owned(),
-                    format!("`${{card.{name}}}` is unknown; card values are {CARD_VALUES}"),
-                )
-            })?;
+            let given = scope.secrets.get(name).map(str::to_owned);
+            let value = given
+                .or_else(|| card_value(scope.card, name))
+                .ok_or_else(|| {
+                    (
+                        sub.to_owned(),
+                        format!("`${{card.{name}}}` is unknown; card values are {CARD_VALUES}"),
+                    )
+                })?;
             out.push(Piece::Card(value));
             continue;
         }
@@ -189,6 +192,7 @@ mod tests {
             &Scope {
                 card: &card,
                 known: &known,
+                secrets: &super::super::CardSecrets::default(),
             },
         )
     }
@@ -202,6 +206,7 @@ mod tests {
             &Scope {
                 card: &card,
                 known: &known,
+                secrets: &super::super::CardSecrets::default(),
             },
         )
     }
