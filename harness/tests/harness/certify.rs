@@ -280,6 +280,67 @@ fn certify_with_mynasim_ifd_and_every_permission_passes_and_no_pin_reaches_any_o
         outputs[4].1.contains("00 20 00 80 04 ** ** ** **"),
         "the PIN was sent"
     );
+    the_certification_page_passes_the_browser_check(&dir, &html, &r);
+}
+
+/// The certification report in a real browser (as the run report, `html.rs`): no console
+/// message, the verdict and the figures in the DOM as Chromium built it, a screenshot that
+/// is a picture.
+fn the_certification_page_passes_the_browser_check(
+    dir: &TempDir,
+    page: &Path,
+    report: &serde_json::Value,
+) {
+    let dom = crate::html::browse(dir.path(), "certify-dom", page, &["--dump-dom".into()]);
+    assert!(
+        dom.console_problems().is_empty(),
+        "console: {:#?}",
+        dom.console_problems()
+    );
+    let cases = report["cases"].as_array().unwrap();
+    let verdict = report["verdict"].as_str().unwrap();
+    assert_eq!(verdict, "pass");
+    assert!(
+        dom.stdout.contains("id=\"verdict\"") && dom.stdout.contains(&format!(">{verdict}</span>")),
+        "the verdict ({verdict}) in the DOM:\n{}",
+        dom.stdout
+    );
+    assert!(
+        dom.stdout
+            .contains(&format!("<dd id=\"count-passed\">{}</dd>", cases.len())),
+        "every case passed, counted in the DOM:\n{}",
+        dom.stdout
+    );
+    for id in ["MNC-7816-4-LEN-02", "capabilities", "cases"] {
+        assert!(dom.stdout.contains(id), "{id} in the DOM");
+    }
+    assert!(
+        dom.stdout.contains("<svg class=\"chart\""),
+        "the latency chart"
+    );
+    let shot = dir.join("certify.png");
+    let s = crate::html::browse(
+        dir.path(),
+        "certify-screenshot",
+        page,
+        &[
+            format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2000".into(),
+            "--hide-scrollbars".into(),
+        ],
+    );
+    assert!(
+        s.console_problems().is_empty(),
+        "{:#?}",
+        s.console_problems()
+    );
+    let picture = crate::html::look_at(&shot);
+    assert!(
+        picture.colours > 16 && picture.ink > 0.02,
+        "the certification screenshot is blank or nearly: {} colours, {:.3} drawn",
+        picture.colours,
+        picture.ink
+    );
 }
 
 #[test]

@@ -54,15 +54,15 @@ fn chromium() -> PathBuf {
 }
 
 /// What one headless Chromium run left: standard output (`--dump-dom`) and its log.
-struct BrowserRun {
-    stdout: String,
-    log: String,
+pub(crate) struct BrowserRun {
+    pub(crate) stdout: String,
+    pub(crate) log: String,
 }
 
 impl BrowserRun {
     /// The console messages the page raised (Chromium logs every level of them as
     /// `…:CONSOLE…] "message", source: …`) and uncaught exceptions.
-    fn console_problems(&self) -> Vec<&str> {
+    pub(crate) fn console_problems(&self) -> Vec<&str> {
         self.log
             .lines()
             .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
@@ -72,7 +72,7 @@ impl BrowserRun {
 
 /// Runs headless Chromium on `page` with `args`, in a profile folder of its own under
 /// `dir`, killing it (its whole process group) after [`BROWSER_TIMEOUT`].
-fn browse(dir: &Path, name: &str, page: &Path, args: &[String]) -> BrowserRun {
+pub(crate) fn browse(dir: &Path, name: &str, page: &Path, args: &[String]) -> BrowserRun {
     use std::os::unix::process::CommandExt as _;
     let out_path = dir.join(format!("{name}.out"));
     let log_path = dir.join(format!("{name}.log"));
@@ -126,13 +126,13 @@ fn browse(dir: &Path, name: &str, page: &Path, args: &[String]) -> BrowserRun {
 
 /// A decoded screenshot: the number of distinct colours, the share of pixels that are not
 /// the most common colour, and whether the FAILED badge's red is there.
-struct Screenshot {
-    colours: usize,
-    ink: f64,
-    has_fail_red: bool,
+pub(crate) struct Screenshot {
+    pub(crate) colours: usize,
+    pub(crate) ink: f64,
+    pub(crate) has_fail_red: bool,
 }
 
-fn look_at(png_path: &Path) -> Screenshot {
+pub(crate) fn look_at(png_path: &Path) -> Screenshot {
     let bytes = std::fs::read(png_path)
         .unwrap_or_else(|e| panic!("no screenshot at {}: {e}", png_path.display()));
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
