@@ -93,7 +93,11 @@ struct State {
     seen: u64,
     /// A card left and presence has not yet said "absent".
     removal_pending: bool,
-    /// pcscd asked its event thread to stop waiting (`TAG_IFD_STOP_POLLING_THREAD`).
+    /// pcscd asked its event thread to stop waiting (`TAG_IFD_STOP_POLLING_THREAD`): the
+    /// current (or next) wait returns, once. pcscd asks on every `SCardDisconnect`, to
+    /// start the power-off grace period, and keeps calling the wait afterwards — a flag
+    /// that stayed set would turn its event thread into a busy loop and cut the grace
+    /// period to nothing (the card powered off the moment its last client left).
     stop_waiting: bool,
 }
 
@@ -262,7 +266,14 @@ impl Slot {
         let deadline = Instant::now().checked_add(timeout);
         let mut state = self.lock();
         loop {
-            if state.stop_waiting || state.generation != state.seen || state.removal_pending {
+            if state.stop_waiting {
+                state.stop_waiting = false;
+                return;
+            }
+            if self.closing.load(Ordering::SeqCst)
+                || state.generation != state.seen
+                || state.removal_pending
+            {
                 return;
             }
             let left = match deadline {
@@ -280,7 +291,8 @@ impl Slot {
         }
     }
 
-    /// Ends the current and every later [`Slot::wait_event`] (`TAG_IFD_STOP_POLLING_THREAD`).
+    /// Ends the current [`Slot::wait_event`], or the next one when none is waiting
+    /// (`TAG_IFD_STOP_POLLING_THREAD`); once the slot is closing, every wait ends at once.
     pub fn stop_waiting(&self) {
         self.lock().stop_waiting = true;
         self.changed.notify_all();

@@ -169,6 +169,31 @@ fn stop_waiting_ends_the_event_wait() {
     });
 }
 
+/// pcscd stops the wait on every SCardDisconnect and then waits again, with the power-off
+/// grace period as its time-out: that wait must last (a stop is used up by the wait it
+/// ended), or pcscd's event thread spins and powers the card off the moment its last client
+/// leaves.
+#[test]
+fn a_stop_ends_one_wait_and_the_next_wait_waits() {
+    let (driver, lun, _) = reader(1);
+    assert_eq!(driver.presence(lun), Code::IccNotPresent);
+    driver.stop_wait(lun);
+    let start = std::time::Instant::now();
+    assert_eq!(driver.wait_event(lun, 600_000), Code::Success);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the stop ends this wait"
+    );
+    // Nothing happened since: the next wait runs to its time-out (300 ms), not at once.
+    let start = std::time::Instant::now();
+    assert_eq!(driver.wait_event(lun, 300), Code::Success);
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "the wait after a stop returned after {:?}",
+        start.elapsed()
+    );
+}
+
 #[test]
 fn capabilities_declare_slots_threads_events_and_extended_apdus() {
     use mynasim_ifd::{Capability, tag};

@@ -256,7 +256,9 @@ PC/SC shows it, and runs CMD with PCSCLITE_CSOCK_NAME pointing at that pcscd (an
 MYNASIM_READER naming the reader), so parallel execs never see each other and the system's
 pcscd is untouched. --pcscd system uses the machine's pcscd and its vpcd slot (--vpcd)
 instead. When CMD ends, exec stops everything it started. Ctrl-C, SIGTERM and SIGHUP are
-passed to CMD. It needs pcscd and vsmartcard-vpcd (ci/setup installs them).
+passed to CMD. It needs pcscd; its reader driver is mynasim-ifd when libmynasim_ifd.so is
+next to this program (a workspace build), else Debian's vsmartcard-vpcd
+(MYNASIM_PCSCD_DRIVER=vpcd|mynasim chooses; ci/setup installs the Debian packages).
 
 Examples:
   mynasim exec -- opensc-tool --list-readers

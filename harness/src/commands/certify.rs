@@ -118,6 +118,19 @@ fn write(path: &Path, what: &str, content: &str) -> Result<(), Error> {
     })
 }
 
+/// The PC/SC reader to certify (opened lazily by the run, so an absent reader is a report).
+#[cfg(feature = "pcsc")]
+#[allow(clippy::unnecessary_wraps)]
+fn pcsc_reader(name: &str) -> Result<std::sync::Arc<dyn certify::Reader>, Error> {
+    Ok(std::sync::Arc::new(certify::reader::PcscReader::new(name)))
+}
+
+/// Without PC/SC support there is no reader to certify.
+#[cfg(not(feature = "pcsc"))]
+fn pcsc_reader(_name: &str) -> Result<std::sync::Arc<dyn certify::Reader>, Error> {
+    Err(crate::target::TargetError::NotBuilt.into())
+}
+
 /// Runs the certification and writes its reports.
 ///
 /// # Errors
@@ -133,15 +146,8 @@ pub fn run(options: &Options) -> Result<(), Error> {
         )));
     }
     let secrets = secrets(&options.secrets)?;
-    #[cfg(not(feature = "pcsc"))]
+    let reader = pcsc_reader(&options.reader)?;
     {
-        let _ = secrets;
-        Err(crate::target::TargetError::NotBuilt.into())
-    }
-    #[cfg(feature = "pcsc")]
-    {
-        let reader: std::sync::Arc<dyn certify::Reader> =
-            std::sync::Arc::new(certify::reader::PcscReader::new(&options.reader));
         let report = certify::run(
             reader,
             &certify::Options {

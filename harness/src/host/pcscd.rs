@@ -13,7 +13,8 @@
 //! It loads one of two reader drivers ([`Driver`]): Debian's vsmartcard-vpcd (two slots,
 //! card presence polled every 400 ms) or mynasim-ifd, the workspace's own (`ifd/`: up to 16
 //! slots, card events). Both speak the vpcd protocol, so the cards are the same.
-//! `MYNASIM_PCSCD_DRIVER=vpcd|mynasim` picks it ([`Driver::from_env`]).
+//! `MYNASIM_PCSCD_DRIVER=vpcd|mynasim` picks it; unset, mynasim-ifd where its library is
+//! found ([`Driver::from_env`]).
 
 use std::fs::File;
 use std::io;
@@ -95,16 +96,19 @@ impl Driver {
             .map(|(_, p)| p)
     }
 
-    /// The driver `MYNASIM_PCSCD_DRIVER` names: `vpcd` (or unset) Debian's, `mynasim`
-    /// mynasim-ifd with two slots (vpcd's layout).
+    /// The driver `MYNASIM_PCSCD_DRIVER` names: `mynasim` mynasim-ifd with two slots
+    /// (vpcd's layout), `vpcd` Debian's. Unset: mynasim-ifd when its library is found
+    /// ([`Driver::ifd_library`]: built with the workspace, next to this program), else
+    /// Debian's — so `cargo install`ed binaries without the library keep working.
     ///
     /// # Errors
     /// Another value, or `mynasim` without its library.
     pub fn from_env() -> io::Result<Self> {
         match std::env::var_os(DRIVER_ENV) {
-            None => Ok(Self::Vpcd),
+            None => Self::from_env_default(),
             Some(v) => match v.to_str() {
-                Some("vpcd" | "") => Ok(Self::Vpcd),
+                Some("") => Self::from_env_default(),
+                Some("vpcd") => Ok(Self::Vpcd),
                 Some("mynasim") => Self::mynasim(2),
                 _ => Err(io::Error::other(format!(
                     "{DRIVER_ENV}={}: vpcd or mynasim",
@@ -112,6 +116,10 @@ impl Driver {
                 ))),
             },
         }
+    }
+
+    fn from_env_default() -> io::Result<Self> {
+        Ok(Self::ifd_library().map_or(Self::Vpcd, |library| Self::Mynasim { library, slots: 2 }))
     }
 
     /// The driver's library.

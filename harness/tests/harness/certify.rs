@@ -113,11 +113,12 @@ fn ifd_pcscd(dir: &Path, port: u16) -> PrivatePcscd {
 fn certify_the_safe_default_behind_debian_vpcd_sends_no_secret_and_declares_no_extended_apdus() {
     let dir = TempDir::new("certify-vpcd-record");
     let record = dir.join("card.jsonl");
-    let live = Live::start_with(
+    let live = Live::start_on(
         "certify-vpcd",
         &[(0, "default")],
         false,
         &[OsString::from("--record"), record.clone().into()],
+        Some(&Driver::Vpcd),
     );
     let (report, junit, html) = (
         dir.join("report.json"),

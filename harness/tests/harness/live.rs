@@ -183,11 +183,33 @@ impl Live {
         apdu_log: bool,
         serve_args: &[std::ffi::OsString],
     ) -> Self {
+        Self::start_on(name, slots, apdu_log, serve_args, None)
+    }
+
+    /// [`Live::start_with`] with pcscd loading `driver` (default: [`Driver::from_env`]'s).
+    pub(crate) fn start_on(
+        name: &str,
+        slots: &[(u16, &str)],
+        apdu_log: bool,
+        serve_args: &[std::ffi::OsString],
+        driver: Option<&mynasim_harness::host::pcscd::Driver>,
+    ) -> Self {
         require_tools();
         let dir = TempDir::new(name);
         write_opensc_conf(dir.path());
         let ports = ports();
-        let pcscd = if apdu_log {
+        let pcscd = if let Some(driver) = driver {
+            assert!(
+                !apdu_log,
+                "an APDU log with a chosen driver is not needed yet"
+            );
+            let mut pcscd = PrivatePcscd::start_with(dir.path(), ports.base, true, driver)
+                .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
+            pcscd
+                .wait_ready(Duration::from_secs(10))
+                .unwrap_or_else(|e| panic!("{e}"));
+            pcscd
+        } else if apdu_log {
             let mut pcscd = PrivatePcscd::start_logging_apdus(dir.path(), ports.base)
                 .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
             pcscd

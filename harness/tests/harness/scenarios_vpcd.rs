@@ -33,7 +33,7 @@ const SAMPLE: &[&str] = &[
 ];
 
 #[test]
-fn a_sample_of_the_bundled_scenarios_passes_on_the_vpcd_target_through_pcscd() {
+fn a_sample_of_the_bundled_scenarios_passes_on_the_vpcd_target_through_pcscd_with_debians_driver() {
     require_tools();
     for path in SAMPLE {
         assert!(repo().join(path).is_file(), "{path} is not in the library");
@@ -41,7 +41,16 @@ fn a_sample_of_the_bundled_scenarios_passes_on_the_vpcd_target_through_pcscd() {
     let dir = TempDir::new("vpcd-target");
     write_opensc_conf(dir.path());
     let ports = crate::live::ports();
-    let pcscd = crate::live::pcscd(dir.path(), ports.base);
+    // Debian's driver, explicitly: the default private pcscd loads mynasim-ifd, whose run of
+    // the whole library is in ifd.rs; this keeps Debian's path tested.
+    let mut pcscd = mynasim_harness::host::pcscd::PrivatePcscd::start_with(
+        dir.path(),
+        ports.base,
+        true,
+        &mynasim_harness::host::pcscd::Driver::Vpcd,
+    )
+    .unwrap();
+    pcscd.wait_ready(Duration::from_secs(10)).unwrap();
     let in_namespace = |program: &str| {
         let mut c = pcscd.command(program);
         c.current_dir(repo())
@@ -159,4 +168,24 @@ fn portable_scenarios_run_on_a_pcsc_reader_and_the_rest_are_not_applicable() {
         ],
     );
     assert!(query.trim_end().ends_with("63 C3"), "{query}");
+}
+
+/// The app scenarios (programs under test in exec's private pcscd) on Debian's vpcd driver
+/// too: the default is mynasim-ifd where its library is found, and Debian's stays supported
+/// (`MYNASIM_PCSCD_DRIVER=vpcd`).
+#[test]
+fn the_app_scenarios_pass_with_debians_driver_in_their_pcscd() {
+    require_tools();
+    let out = crate::support::mynasim()
+        .current_dir(repo())
+        .args(["run", "scenarios/apps", "-q"])
+        .env("MYNASIM_PCSCD_DRIVER", "vpcd")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
