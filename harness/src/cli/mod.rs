@@ -802,8 +802,16 @@ report could not be written.";
 #[derive(Debug, Args)]
 pub struct CertifyArgs {
     /// The reader: its name, or a unique part of it (`mynasim card readers` lists them).
-    #[arg(value_name = "READER")]
-    pub reader: String,
+    #[arg(value_name = "READER", required_unless_present = "reader_option")]
+    pub reader: Option<String>,
+    /// The reader, as an option (`--reader NAME`, as `relay` and `card apdu` take it).
+    #[arg(
+        long = "reader",
+        id = "reader_option",
+        value_name = "NAME",
+        conflicts_with = "reader"
+    )]
+    pub reader_option: Option<String>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -1071,7 +1079,7 @@ pub fn run(cli: Cli) -> Result<(), exit::Error> {
                 secrets.push((name, SecretSource::Value(value)));
             }
             commands::certify::run(&commands::certify::Options {
-                reader: a.reader,
+                reader: a.reader.or(a.reader_option).unwrap_or_default(),
                 secrets,
                 permissions: crate::certify::Permissions {
                     simulated: a.simulated,

@@ -127,7 +127,10 @@ fn certify_the_safe_default_behind_debian_vpcd_sends_no_secret_and_declares_no_e
     );
     let out = run_to_end(
         {
-            let mut c = certify(&live.pcscd, &["Virtual PCD 00 00", "--flow-runs", "2"]);
+            let mut c = certify(
+                &live.pcscd,
+                &["--reader", "Virtual PCD 00 00", "--flow-runs", "2"],
+            );
             c.arg("--json")
                 .arg(&report)
                 .arg("--junit")
