@@ -160,8 +160,10 @@ pub struct RunArgs {
     /// driver is 127.0.0.1:35963).
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:35963")]
     pub vpcd: String,
-    /// Parallel scenarios (default: the number of CPUs). Only on `sim`: the pcsc and vpcd
-    /// targets drive one card at a time.
+    /// Parallel scenarios (default: the number of CPUs on `sim`, 1 elsewhere). On `vpcd`,
+    /// each job has a slot of its own (port + J, reader `Virtual PCD 00 0J`): the reader
+    /// needs that many slots (mynasim-ifd up to 16; Debian's driver 2). `pcsc:READER` drives
+    /// one card at a time.
     #[arg(long, short)]
     pub jobs: Option<usize>,
     /// Show PINs in failure transcripts and the JSON report.

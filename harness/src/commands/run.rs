@@ -76,7 +76,7 @@ pub fn run(options: &Options) -> Result<(), Error> {
     let parallel = options.target.allows_parallel_runs();
     if let Some(jobs) = options.jobs
         && jobs > 1
-        && !parallel
+        && !options.target.allows_jobs()
     {
         return Err(Error::invalid(anyhow!(
             "--jobs {jobs}: the {} target drives one card at a time, so its scenarios run one \
@@ -260,8 +260,29 @@ fn link_factory(options: &Options) -> Result<Box<LinkFactory<'static>>, Error> {
             use crate::target::vpcd::VpcdLink;
             let vpcd = crate::host::config::parse_addr(&options.vpcd)
                 .map_err(|e| Error::invalid(anyhow!(e)))?;
+            let jobs = options.jobs.unwrap_or(1);
+            if jobs <= 1 {
+                return Ok(Box::new(move |plan: &scenario::Plan| {
+                    VpcdLink::insert(plan.virtual_card(), vpcd)
+                        .map(|l| Box::new(l) as Box<dyn crate::target::Link>)
+                }));
+            }
+            // A slot per job: each scenario's card goes into a free one (docs/readers.md).
+            let slots = u16::try_from(jobs)
+                .ok()
+                .filter(|n| *n <= 16)
+                .ok_or_else(|| {
+                    Error::invalid(anyhow!(
+                        "--jobs {jobs}: the vpcd target runs at most 16 cards at once (one \
+                         pcscd's readers)"
+                    ))
+                })?;
+            let pool = crate::target::vpcd::SlotPool::new(slots);
             Ok(Box::new(move |plan: &scenario::Plan| {
-                VpcdLink::insert(plan.virtual_card(), vpcd)
+                let lease = pool.take().ok_or_else(|| {
+                    crate::target::TargetError::Unreachable("every vpcd slot is taken".into())
+                })?;
+                VpcdLink::insert_leased(plan.virtual_card(), vpcd, lease)
                     .map(|l| Box::new(l) as Box<dyn crate::target::Link>)
             }))
         }

@@ -120,6 +120,13 @@ impl TargetSpec {
     pub fn allows_parallel_runs(&self) -> bool {
         matches!(self, Self::Sim)
     }
+
+    /// Whether `--jobs N` may run N scenarios at once: on `sim`, and on `vpcd`, where each
+    /// job has a slot of its own (port + job, reader `Virtual PCD 00 0J`; the reader needs
+    /// N slots — mynasim-ifd has up to 16, Debian's driver 2).
+    pub fn allows_jobs(&self) -> bool {
+        matches!(self, Self::Sim | Self::Vpcd)
+    }
 }
 
 impl std::str::FromStr for TargetSpec {

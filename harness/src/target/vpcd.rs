@@ -20,15 +20,66 @@ const WAIT: Duration = Duration::from_secs(10);
 /// A card inserted into pcscd's vpcd reader, driven through PC/SC. Dropping it removes the
 /// card and waits until pcscd sees the reader empty, so the next card is a new insertion.
 pub struct VpcdLink {
-    // Field order: the PC/SC connection goes before the card leaves.
+    // Field order: the PC/SC connection goes before the card leaves, and the slot's lease
+    // (its place in a parallel run) ends last.
     link: PcscLink,
     slot: Option<ThreadSlot>,
+    lease: Option<SlotLease>,
+}
+
+/// One slot of a parallel run on the vpcd target, held while a scenario's card is in it.
+/// Dropped, it goes back to the pool.
+#[derive(Debug)]
+pub struct SlotLease {
+    pool: std::sync::Arc<std::sync::Mutex<Vec<u16>>>,
+    slot: u16,
+}
+
+impl SlotLease {
+    /// The slot (0 for the first).
+    pub fn slot(&self) -> u16 {
+        self.slot
+    }
+}
+
+impl Drop for SlotLease {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.pool.lock() {
+            free.push(self.slot);
+        }
+    }
+}
+
+/// The slots of a parallel run: slot `k` is the vpcd port `base + k`, whose reader pcscd
+/// names `Virtual PCD 00 0K` (the reader entry being pcscd's first).
+#[derive(Debug, Clone)]
+pub struct SlotPool {
+    free: std::sync::Arc<std::sync::Mutex<Vec<u16>>>,
+}
+
+impl SlotPool {
+    /// Slots `0..n`.
+    pub fn new(n: u16) -> Self {
+        Self {
+            free: std::sync::Arc::new(std::sync::Mutex::new((0..n).rev().collect())),
+        }
+    }
+
+    /// A free slot; `None` when every one is taken (more jobs than slots).
+    pub fn take(&self) -> Option<SlotLease> {
+        let slot = self.free.lock().ok()?.pop()?;
+        Some(SlotLease {
+            pool: std::sync::Arc::clone(&self.free),
+            slot,
+        })
+    }
 }
 
 impl std::fmt::Debug for VpcdLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VpcdLink")
             .field("reader", &self.link.reader())
+            .field("slot", &self.lease.as_ref().map(SlotLease::slot))
             .finish()
     }
 }
@@ -42,8 +93,34 @@ impl VpcdLink {
         card: impl VirtualCard + Send + 'static,
         vpcd: SocketAddr,
     ) -> Result<Self, TargetError> {
+        Self::insert_at(card, vpcd, "Virtual PCD", None)
+    }
+
+    /// [`VpcdLink::insert`] into the slot `lease` holds in a parallel run: port `vpcd +
+    /// slot`, found in the reader `Virtual PCD 00 0K` only — never in another job's.
+    ///
+    /// # Errors
+    /// As [`VpcdLink::insert`].
+    pub fn insert_leased(
+        card: impl VirtualCard + Send + 'static,
+        vpcd: SocketAddr,
+        lease: SlotLease,
+    ) -> Result<Self, TargetError> {
+        let port = vpcd.port().checked_add(lease.slot()).ok_or_else(|| {
+            TargetError::Unreachable(format!("slot {}: port out of range", lease.slot()))
+        })?;
+        let reader = format!("Virtual PCD 00 {:02X}", lease.slot());
+        Self::insert_at(card, SocketAddr::new(vpcd.ip(), port), &reader, Some(lease))
+    }
+
+    fn insert_at(
+        card: impl VirtualCard + Send + 'static,
+        vpcd: SocketAddr,
+        reader_part: &str,
+        lease: Option<SlotLease>,
+    ) -> Result<Self, TargetError> {
         // Begun before the card goes in: with card events it is visible at once.
-        let watch = pcsc::NewCardWatch::begin("Virtual PCD")?;
+        let watch = pcsc::NewCardWatch::begin(reader_part)?;
         let slot = ThreadSlot::spawn(
             SlotSpec {
                 number: 0,
@@ -72,6 +149,7 @@ impl VpcdLink {
         Ok(Self {
             link,
             slot: Some(slot),
+            lease,
         })
     }
 }

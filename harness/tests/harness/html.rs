@@ -317,6 +317,33 @@ fn the_report_loads_in_chromium_cleanly_and_shows_the_run() {
         picture.ink
     );
     assert!(picture.has_fail_red, "the FAILED badge is drawn in its red");
+
+    // Printed: Chromium's own print path (`@media print`) makes a PDF of several pages.
+    let pdf = dir.join("report.pdf");
+    let p = browse(
+        dir,
+        "print",
+        &r.report_page,
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".into(),
+        ],
+    );
+    assert!(
+        p.console_problems().is_empty(),
+        "console: {:#?}",
+        p.console_problems()
+    );
+    let bytes = std::fs::read(&pdf).unwrap_or_else(|e| panic!("no PDF at {}: {e}", pdf.display()));
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    let pages = bytes
+        .windows(b"/Type /Page\n".len())
+        .filter(|w| w.starts_with(b"/Type /Page") && !w.starts_with(b"/Type /Pages"));
+    assert!(
+        pages.count() >= 2,
+        "the printed report has pages ({} bytes)",
+        bytes.len()
+    );
 }
 
 /// The blank check is not vacuous: an empty page's screenshot fails it.

@@ -179,19 +179,22 @@ fn vicc_works_through_mynasim_ifd_unchanged() {
     assert!(!answers[1].ends_with("9000"), "{stdout}");
 }
 
+/// The whole library on the vpcd target, four scenarios at a time: each job's card goes into
+/// a slot of its own (`--jobs 4`, a reader with 4 slots), and every scenario that can pass
+/// on a reader does.
 #[test]
 fn the_bundled_library_passes_on_the_vpcd_target_through_mynasim_ifd() {
     let dir = TempDir::new("ifd-vpcd-target");
     write_opensc_conf(dir.path());
-    let ports = Ports::reserve(2).unwrap();
-    let pcscd = pcscd(dir.path(), ports.base, 2);
+    let ports = Ports::reserve(4).unwrap();
+    let pcscd = pcscd(dir.path(), ports.base, 4);
     let junit = dir.join("junit.xml");
     let out = pcscd
         .command(env!("CARGO_BIN_EXE_mynasim"))
         .current_dir(repo())
         .env("OPENSC_CONF", dir.join("opensc.conf"))
         .env("HOME", dir.path())
-        .args(["run", "--target", "vpcd", "--vpcd"])
+        .args(["run", "--target", "vpcd", "--jobs", "4", "--vpcd"])
         .arg(format!("127.0.0.1:{}", ports.base))
         .arg("--junit")
         .arg(&junit)
