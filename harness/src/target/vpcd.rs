@@ -109,8 +109,18 @@ impl VpcdLink {
         let port = vpcd.port().checked_add(lease.slot()).ok_or_else(|| {
             TargetError::Unreachable(format!("slot {}: port out of range", lease.slot()))
         })?;
-        let reader = format!("Virtual PCD 00 {:02X}", lease.slot());
-        Self::insert_at(card, SocketAddr::new(vpcd.ip(), port), &reader, Some(lease))
+        let slot = lease.slot();
+        let reader = format!("Virtual PCD 00 {slot:02X}");
+        Self::insert_at(card, SocketAddr::new(vpcd.ip(), port), &reader, Some(lease)).map_err(|e| {
+            match e {
+                TargetError::Unreachable(why) if slot > 0 => TargetError::Unreachable(format!(
+                    "{why} (job slot {slot}: does the reader have {} slots? --jobs N needs N; \
+                     Debian's driver has 2, mynasim-ifd up to 16: docs/readers.md)",
+                    slot + 1
+                )),
+                other => other,
+            }
+        })
     }
 
     fn insert_at(
