@@ -704,9 +704,21 @@ fn finish_hung(
         limit.as_secs_f64()
     );
     report.reader_error = Some(why.clone());
+    // The first case (the reader probes run first) is the one that met the hang: it ends
+    // "timed out"; the rest did not run.
     report.cases = selected
         .iter()
-        .map(|d| not_run(d, format!("not run: the reader hung ({why})")))
+        .enumerate()
+        .map(|(i, d)| {
+            if i == 0 {
+                let mut r = blank(d);
+                r.status = CaseStatus::TimedOut;
+                r.reason = Some(why.clone());
+                r
+            } else {
+                not_run(d, format!("not run: the reader hung ({why})"))
+            }
+        })
         .collect();
     report.verdict = Verdict::Incomplete;
     report.verdict_reason = why;

@@ -296,7 +296,14 @@ fn a_hanging_reader_ends_the_run_with_timed_out_and_not_run() {
             .unwrap_or("")
             .contains("did not answer")
     );
-    assert!(report.cases.iter().all(|c| c.status == CaseStatus::NotRun));
+    let (first, rest) = report.cases.split_first().unwrap();
+    assert_eq!(
+        first.status,
+        CaseStatus::TimedOut,
+        "the case that met the hang"
+    );
+    assert!(first.reason.as_deref().unwrap_or("").contains("timed out"));
+    assert!(rest.iter().all(|c| c.status == CaseStatus::NotRun));
 }
 
 #[test]
