@@ -222,6 +222,12 @@ fn card_error(what: &str, reader: &str, e: Error) -> TargetError {
         Error::NoSmartcard | Error::RemovedCard => {
             TargetError::Removed(format!("{what}: no card in reader `{reader}`"))
         }
+        // The reader could not power the card: it left between pcscd's presence check and
+        // the power-up (a card pulled as a program connects — a contactless card leaving
+        // the field gives the same).
+        Error::UnpoweredCard => TargetError::Removed(format!(
+            "{what}: the card in reader `{reader}` could not be powered (pulled out?)"
+        )),
         Error::NoService | Error::ServiceStopped | Error::NoReadersAvailable => {
             unreachable(format!("{what}: pcscd is gone ({e})"))
         }
