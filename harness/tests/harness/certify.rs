@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use mynasim_harness::host::pcscd::{Driver, INSTALL_HINT, Ports, PrivatePcscd};
+use mynasim_harness::host::pcscd::{Driver, Ports, PrivatePcscd};
 
-use crate::live::{Live, Serve, require_tools};
+use crate::live::{Live, Serve};
 use crate::support::{TempDir, repo, tail, wait_until};
 
 const AUTH_PIN: &str = "4826";
@@ -99,14 +99,8 @@ fn recorded_commands(record: &Path) -> Vec<String> {
 
 /// A private pcscd loading mynasim-ifd (two slots).
 fn ifd_pcscd(dir: &Path, port: u16) -> PrivatePcscd {
-    require_tools();
     let driver = Driver::mynasim(2).unwrap_or_else(|e| panic!("{e}"));
-    let mut pcscd = PrivatePcscd::start_with(dir, port, true, &driver)
-        .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
-    pcscd
-        .wait_ready(Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{e}"));
-    pcscd
+    crate::live::pcscd_on(dir, port, &driver)
 }
 
 #[test]
@@ -206,12 +200,7 @@ fn certify_with_mynasim_ifd_and_every_permission_passes_and_no_pin_reaches_any_o
         &[(0, profile.as_str())],
         &[OsString::from("--record"), record.clone().into()],
     );
-    wait_until(
-        Duration::from_secs(20),
-        "mynasim serve's ready file",
-        || serve.ready.exists().then_some(()),
-        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
-    );
+    serve.wait_ready(&pcscd);
     let pin_file = dir.join("sign-password.txt");
     std::fs::write(&pin_file, format!("{SIGN_PASSWORD}\n")).unwrap();
     let (report, junit, html) = (dir.join("r.json"), dir.join("r.xml"), dir.join("r.html"));
@@ -386,12 +375,7 @@ fn certify_a_card_removed_mid_run_ends_that_case_card_removed() {
         &[(0, "default")],
         &[OsString::from("--record"), record.clone().into()],
     );
-    wait_until(
-        Duration::from_secs(20),
-        "mynasim serve's ready file",
-        || serve.ready.exists().then_some(()),
-        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
-    );
+    serve.wait_ready(&pcscd);
     let report = dir.join("r.json");
     // One long flow: the certificate read, many times over, while the card is pulled.
     let mut command = certify(

@@ -9,19 +9,13 @@ use std::time::Duration;
 
 use mynasim_harness::host::pcscd::{Driver, INSTALL_HINT, Ports, PrivatePcscd};
 
-use crate::live::{Serve, require_tools, write_opensc_conf};
+use crate::live::{Serve, write_opensc_conf};
 use crate::support::{Process, TempDir, repo, tail, wait_until};
 
 /// A private pcscd loading mynasim-ifd with `slots` slots from `port`.
 fn pcscd(dir: &Path, port: u16, slots: u16) -> PrivatePcscd {
-    require_tools();
     let driver = Driver::mynasim(slots).unwrap_or_else(|e| panic!("{e}"));
-    let mut pcscd = PrivatePcscd::start_with(dir, port, true, &driver)
-        .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
-    pcscd
-        .wait_ready(Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{e}"));
-    pcscd
+    crate::live::pcscd_on(dir, port, &driver)
 }
 
 /// The reader of slot `n`: pcsc-lite numbers a reader's slots in hex (`RFAddReader`).
@@ -261,12 +255,7 @@ fn a_card_removed_and_reinserted_at_once_is_still_seen_removed_by_a_connected_cl
     let ports = Ports::reserve(2).unwrap();
     let pcscd = pcscd(dir.path(), ports.base, 2);
     let serve = Serve::start(dir.path(), ports.base, &[(0, "default")]);
-    wait_until(
-        Duration::from_secs(20),
-        "mynasim serve's ready file",
-        || serve.ready.exists().then_some(()),
-        || format!("{}\n{}", tail(&serve.log, 40), tail(pcscd.log(), 40)),
-    );
+    serve.wait_ready(&pcscd);
     let mut client = pcscd
         .command("/usr/bin/python3")
         .args(["-c", HOLDING_CLIENT, &reader(0)])

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use mynasim_harness::host::pcscd::{INSTALL_HINT, Ports, PrivatePcscd, VPCD_DRIVER};
+use mynasim_harness::host::pcscd::{Driver, INSTALL_HINT, Ports, PrivatePcscd, VPCD_DRIVER};
 
 use crate::support::{Process, TempDir, mynasim, tail, wait_until};
 
@@ -84,8 +84,14 @@ pub(crate) fn ports() -> Ports {
 /// A private pcscd with one vpcd reader entry (two slots) on `port` and `port + 1`, its
 /// socket ready.
 pub(crate) fn pcscd(dir: &Path, port: u16) -> PrivatePcscd {
+    let driver = Driver::from_env().unwrap_or_else(|e| panic!("{e}"));
+    pcscd_on(dir, port, &driver)
+}
+
+/// [`pcscd`] loading `driver`.
+pub(crate) fn pcscd_on(dir: &Path, port: u16, driver: &Driver) -> PrivatePcscd {
     require_tools();
-    let mut pcscd = PrivatePcscd::start(dir, port, true)
+    let mut pcscd = PrivatePcscd::start_with(dir, port, true, driver)
         .unwrap_or_else(|e| panic!("cannot start pcscd: {e}. Fix: {INSTALL_HINT}"));
     pcscd
         .wait_ready(Duration::from_secs(10))
@@ -136,6 +142,17 @@ impl Serve {
             control,
             ready,
         }
+    }
+
+    /// Waits until every card is in its reader (serve's ready file); on time-out the
+    /// failure shows serve's log and `pcscd`'s.
+    pub(crate) fn wait_ready(&self, pcscd: &PrivatePcscd) {
+        wait_until(
+            Duration::from_secs(20),
+            "mynasim serve's ready file",
+            || self.ready.exists().then_some(()),
+            || format!("{}\n{}", tail(&self.log, 40), tail(pcscd.log(), 40)),
+        );
     }
 
     pub(crate) fn log_text(&self) -> String {
@@ -192,7 +209,7 @@ impl Live {
         slots: &[(u16, &str)],
         apdu_log: bool,
         serve_args: &[std::ffi::OsString],
-        driver: Option<&mynasim_harness::host::pcscd::Driver>,
+        driver: Option<&Driver>,
     ) -> Self {
         require_tools();
         let dir = TempDir::new(name);

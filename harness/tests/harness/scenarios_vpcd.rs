@@ -43,14 +43,11 @@ fn a_sample_of_the_bundled_scenarios_passes_on_the_vpcd_target_through_pcscd_wit
     let ports = crate::live::ports();
     // Debian's driver, explicitly: the default private pcscd loads mynasim-ifd, whose run of
     // the whole library is in ifd.rs; this keeps Debian's path tested.
-    let mut pcscd = mynasim_harness::host::pcscd::PrivatePcscd::start_with(
+    let pcscd = crate::live::pcscd_on(
         dir.path(),
         ports.base,
-        true,
         &mynasim_harness::host::pcscd::Driver::Vpcd,
-    )
-    .unwrap();
-    pcscd.wait_ready(Duration::from_secs(10)).unwrap();
+    );
     let in_namespace = |program: &str| {
         let mut c = pcscd.command(program);
         c.current_dir(repo())
