@@ -7,6 +7,7 @@
 //!   alone, and the session as vpcd frames (one read, and split reads with an EOF mid-frame);
 //! * `profile` — the bundled profiles; `scenario` — the bundled scenarios;
 //! * `control`, `serve_config` — the control protocol's commands and a configuration;
+//! * `report` — a saved run report (`mynasim run --json`), small;
 //! * `tlv` — two hand-made headers;
 //! * `import` — the real captures the importers' unit tests read (pcsc-spy, pcscd `--apdu`,
 //!   OpenSC debug), each golden transcript as `hex` and as a JSON Lines record; the first
@@ -148,6 +149,7 @@ fn main() -> std::io::Result<()> {
         "serve_config",
         "ocsp",
         "import",
+        "report",
     ] {
         fs::create_dir_all(corpus.join(target))?;
     }
@@ -208,6 +210,18 @@ fn main() -> std::io::Result<()> {
     fs::write(
         corpus.join("serve_config").join("two-slots"),
         "version: 1\nvpcd: 127.0.0.1:35963\ncontrol: /tmp/mynasim.sock\nslots:\n  - { slot: 0, profile: default }\n  - { slot: 1, profile: minor.yaml, state: minor.json }\n",
+    )?;
+    // A saved run report, as `mynasim run --json` writes it (one scenario, one step).
+    fs::write(
+        corpus.join("report").join("one-scenario.json"),
+        r#"{ "version": 1, "target": "sim", "redacted": true,
+  "summary": { "passed": 0, "failed": 1, "invalid": 0, "not_applicable": 0, "unreachable": 0, "millis": 3 },
+  "scenarios": [ { "id": "a.yaml", "name": "a <b>", "tags": ["pin"], "target": "sim", "status": "failed",
+    "message": "step 1: SW", "steps": [ { "number": 1, "line": 7, "label": "verify", "status": "failed",
+      "failures": ["SW: expected 90 00, got 63 C2"],
+      "exchanges": [ { "command": "", "response": "", "micros": 2, "event": "power on, ATR 3B 00" },
+                     { "command": "002000800400000000", "response": "63C2", "micros": 120, "instruction": "VERIFY" } ],
+      "micros": 400 } ], "micros": 900 } ] }"#,
     )?;
     // TLV seeds: a certificate-like header and a private-tag file.
     fs::write(

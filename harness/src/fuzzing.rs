@@ -67,3 +67,21 @@ pub fn serve_config(data: &[u8]) {
         assert!(!e.to_string().is_empty(), "errors say something");
     }
 }
+
+/// Entry point of the `report` fuzz target: any text is a saved run report (`mynasim report
+/// RUN.json`) or an error that says what — and a report that reads renders as a page whose
+/// every text is escaped.
+pub fn report(data: &[u8]) {
+    use crate::report::{html, json};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match json::parse(text) {
+        Ok(report) => {
+            let page = html::run::render(&report, jiff::Timestamp::UNIX_EPOCH);
+            assert!(page.starts_with("<!DOCTYPE html>"), "a page");
+            assert!(!page.contains("<script"), "no script from the input");
+        }
+        Err(e) => assert!(!e.to_string().is_empty(), "errors say something"),
+    }
+}
